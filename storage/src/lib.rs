@@ -1,0 +1,9 @@
+//! Storage engines of the swarm nodes, synchronous and free of sockets and
+//! actors so that they can be tested, benchmarked and fuzzed on their own.
+//!
+//! - [`dht`]: the dhtnode's in-memory channels (64-bit key -> value).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod dht;
