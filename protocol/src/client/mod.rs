@@ -1,0 +1,3 @@
+//! Async clients for the swarm protocols.
+
+pub mod legacy;

@@ -1,0 +1,171 @@
+//! Compressed record batches, as swarm's RecordBatcher makes them.
+//!
+//! Bulk replies (GetAll, GetAllKeys, GetAllFilter) and PutBatch carry records
+//! in batches: the records are laid end to end (each key and value an array:
+//! u64 length + bytes; GetAllKeys has keys only), at most `batch_size` bytes
+//! in all, and the batch is sent as one array whose content is the
+//! uncompressed length (u64) followed by the raw LZO1X stream. The `lzokay`
+//! crate produces and reads that stream.
+
+use bytes::{BufMut, BytesMut};
+use lzokay::compress::Dict;
+
+use super::wire::{WireError, WireReader};
+
+/// Why a batch could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// Shorter than its 8-byte length header.
+    #[error("batch shorter than its length header")]
+    Truncated,
+    /// Claims an uncompressed size over the limit.
+    #[error("batch claims {len} uncompressed bytes, limit is {limit}")]
+    TooLarge {
+        /// The claimed size.
+        len: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The LZO stream is corrupt or does not produce the claimed size.
+    #[error("corrupt LZO data in batch")]
+    Corrupt,
+    /// The records inside do not parse.
+    #[error("malformed records in batch: {0}")]
+    Records(WireError),
+}
+
+/// Whether a record went into the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// It is in the batch.
+    Yes,
+    /// No room left: send the batch, then add the record again.
+    BatchFull,
+    /// It cannot fit even an empty batch: the original skips such records.
+    TooBig,
+}
+
+/// Collects records into one batch and compresses it.
+pub struct BatchWriter {
+    records: Vec<u8>,
+    capacity: usize,
+    dict: Box<Dict>,
+}
+
+impl BatchWriter {
+    /// A writer for batches of at most `capacity` uncompressed bytes.
+    pub fn new(capacity: usize) -> Self {
+        BatchWriter { records: Vec::with_capacity(capacity), capacity, dict: Dict::new() }
+    }
+
+    /// Adds arrays that form one record (key and value, or a key alone).
+    pub fn add(&mut self, arrays: &[&[u8]]) -> Added {
+        let size: usize = arrays.iter().map(|a| 8 + a.len()).sum();
+        if size > self.capacity {
+            return Added::TooBig;
+        }
+        if self.records.len() + size > self.capacity {
+            return Added::BatchFull;
+        }
+        for array in arrays {
+            self.records.put_u64_le(array.len() as u64);
+            self.records.put_slice(array);
+        }
+        Added::Yes
+    }
+
+    /// Whether no record is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Appends the batch as one array (u64 length, u64 uncompressed length,
+    /// LZO data) to `out` and starts a new batch. An empty batch writes
+    /// nothing, as the original does.
+    pub fn finish(&mut self, out: &mut BytesMut) {
+        if self.records.is_empty() {
+            return;
+        }
+        let compressed = lzokay::compress::compress_with_dict(&self.records, &mut self.dict)
+            .expect("compressing into a growable buffer cannot fail");
+        out.put_u64_le(8 + compressed.len() as u64);
+        out.put_u64_le(self.records.len() as u64);
+        out.put_slice(&compressed);
+        self.records.clear();
+    }
+}
+
+/// Decompresses a batch (the content of the array), refusing to produce
+/// more than `limit` bytes whatever the header claims.
+pub fn decompress(batch: &[u8], limit: u64) -> Result<Vec<u8>, BatchError> {
+    let header: [u8; 8] = batch
+        .get(..8)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(BatchError::Truncated)?;
+    let len = u64::from_le_bytes(header);
+    if len > limit {
+        return Err(BatchError::TooLarge { len, limit });
+    }
+    let mut records = vec![0; len as usize];
+    let written =
+        lzokay::decompress::decompress(&batch[8..], &mut records).map_err(|_| BatchError::Corrupt)?;
+    if written != records.len() {
+        return Err(BatchError::Corrupt);
+    }
+    Ok(records)
+}
+
+/// Splits decompressed records into groups of `arity` arrays (2 for key and
+/// value, 1 for keys alone).
+pub fn records(decompressed: &[u8], arity: usize) -> Result<Vec<Vec<&[u8]>>, BatchError> {
+    let mut reader = WireReader::new(decompressed);
+    let mut out = Vec::new();
+    while reader.remaining() > 0 {
+        let record = (0..arity)
+            .map(|_| reader.array("batched record", u64::MAX))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| match e {
+                WireError::Incomplete => BatchError::Records(WireError::Malformed("record")),
+                other => BatchError::Records(other),
+            })?;
+        out.push(record);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::legacy::wire::WireReader;
+
+    #[test]
+    fn batches_round_trip_and_respect_their_capacity() {
+        let mut writer = BatchWriter::new(100);
+        assert_eq!(writer.add(&[b"0000000000000001", b"value one"]), Added::Yes);
+        assert_eq!(writer.add(&[b"0000000000000002", b"value two"]), Added::Yes);
+        assert_eq!(writer.add(&[b"0000000000000003", b"value three"]), Added::BatchFull);
+        assert_eq!(writer.add(&[b"0000000000000003", &[0; 100]]), Added::TooBig);
+        let mut out = BytesMut::new();
+        writer.finish(&mut out);
+        assert!(writer.is_empty());
+        let mut reader = WireReader::new(&out);
+        let batch = reader.array("batch", 1 << 20).expect("one array");
+        assert_eq!(reader.remaining(), 0);
+        let decompressed = decompress(batch, 100).expect("valid batch");
+        let records = records(&decompressed, 2).expect("valid records");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1], vec![&b"0000000000000002"[..], &b"value two"[..]]);
+    }
+
+    #[test]
+    fn lying_and_corrupt_batches_are_refused() {
+        let mut lie = (u64::MAX).to_le_bytes().to_vec();
+        lie.extend_from_slice(&[0x11, 0, 0]);
+        assert!(matches!(decompress(&lie, 1 << 20), Err(BatchError::TooLarge { .. })));
+        let mut garbage = 100u64.to_le_bytes().to_vec();
+        garbage.extend_from_slice(&[0xff; 20]);
+        assert_eq!(decompress(&garbage, 1 << 20), Err(BatchError::Corrupt));
+        assert_eq!(decompress(&[1, 2], 1 << 20), Err(BatchError::Truncated));
+        assert!(records(&[5, 0, 0, 0, 0, 0, 0, 0, b'a'], 1).is_err());
+    }
+}
