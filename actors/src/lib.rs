@@ -1,1 +1,20 @@
-//! placeholder
+//! The actix actors that put the storage engines on the network.
+//!
+//! - [`listener::Listener`] accepts sockets and spreads them over the worker
+//!   arbiters; [`connection::Connection`] serves one client.
+//! - [`request`]: one module per legacy request kind.
+//! - [`node::DhtNode`]: the state every connection shares: the
+//!   [`channels::ChannelRegistry`], limits and [`counters`].
+//! - [`stats::Stats`] writes stats.log lines from the counters.
+//! - [`config`] reads the original's config.ini; [`logging`] writes root.log.
+
+#![warn(missing_docs)]
+
+pub mod channels;
+pub mod connection;
+pub mod counters;
+pub mod listener;
+pub mod listeners;
+pub mod node;
+pub mod request;
+pub mod stats;

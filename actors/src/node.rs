@@ -1,0 +1,95 @@
+//! What every connection of a dhtnode shares: the channels, the hash range,
+//! the limits from config.ini and the counters.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use shoal_storage::dht::hash::HashRange;
+
+use crate::channels::ChannelRegistry;
+use crate::counters::{Action, NodeCounters};
+
+/// The limits a node enforces on requests, from config.ini.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `[Options_Memory] size_limit`: node-wide reported bytes, 0 = none.
+    pub size_limit: u64,
+    /// `[Options_Memory] batch_size`: size of bulk reply batches, and so the
+    /// de facto record size limit.
+    pub batch_size: usize,
+    /// `[Performance] write_flush_ms`: how often streaming requests flush.
+    pub write_flush: Duration,
+    /// `[Server] connection_limit`.
+    pub connection_limit: usize,
+}
+
+impl Limits {
+    /// Largest value a legacy Put accepts: the original keeps room in a batch
+    /// for the record's key and framing.
+    pub fn max_put_value(&self) -> usize {
+        self.batch_size.saturating_sub(32)
+    }
+}
+
+/// The state shared by all connections of one dhtnode.
+pub struct DhtNode {
+    /// Every channel.
+    pub channels: ChannelRegistry,
+    /// Counters for stats.log.
+    pub counters: NodeCounters,
+    /// Request limits.
+    pub limits: Limits,
+    /// The address clients are told this node has (config `address`).
+    pub address: String,
+    /// The legacy port clients are told (config `port`).
+    pub port: u16,
+    range: RwLock<HashRange>,
+}
+
+impl DhtNode {
+    /// A node with no channels yet.
+    pub fn new(address: String, port: u16, range: HashRange, limits: Limits, bnum: u64) -> Self {
+        DhtNode {
+            address,
+            port,
+            channels: ChannelRegistry::new(bnum),
+            counters: NodeCounters::default(),
+            limits,
+            range: RwLock::new(range),
+        }
+    }
+
+    /// The hash range this node is responsible for.
+    pub fn range(&self) -> HashRange {
+        *self.range.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a record (creating its channel) and wakes the channel's
+    /// listeners.
+    pub fn put(&self, channel: &str, key: u64, value: &[u8]) {
+        let entry = self.channels.get_or_create(channel);
+        entry.storage.put(key, value);
+        let dropped = entry.listeners.changed(key);
+        if dropped > 0 {
+            tracing::warn!(
+                target: "shoal.listen",
+                "{dropped} Listen requests on channel '{channel}' are too far behind: key {key:016x} not forwarded"
+            );
+        }
+    }
+
+    /// Removes a record, counting what was deleted.
+    pub fn remove(&self, channel: &str, key: u64) {
+        let Some(entry) = self.channels.get(channel) else { return };
+        let len = entry.storage.get(key, <[u8]>::len);
+        if entry.storage.remove(key) {
+            self.counters.action(Action::Deleted, 1, len.unwrap_or(0) as u64);
+        }
+    }
+
+    /// Whether the node-wide size limit leaves room for `value_len` more bytes.
+    pub fn has_room_for(&self, value_len: usize) -> bool {
+        self.limits.size_limit == 0
+            || self.channels.total().reported_bytes + value_len as u64 <= self.limits.size_limit
+    }
+}

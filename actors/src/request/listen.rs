@@ -1,0 +1,75 @@
+//! Listen: after Ok, every record later written to the channel (key and
+//! current value), until the channel is removed (then an empty key and value
+//! end the stream) or the client disconnects.
+//!
+//! Pending keys are sent as soon as the listener wakes, all of them in one
+//! write; `write_flush_ms` is thus an upper bound on the delay rather than
+//! the delay itself.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use shoal_protocol::legacy::request::ChannelArg;
+use shoal_protocol::legacy::wire::put_array;
+use shoal_protocol::legacy::Status;
+use shoal_storage::dht::hash::format_hex_key;
+
+use super::{channel_name, status, Outcome, Streaming};
+use crate::channels::ChannelEntry;
+use crate::connection::{ClientIo, ConnectionError};
+use crate::counters::Action;
+use crate::listeners::{ListenEvent, ListenerQueue};
+use crate::node::DhtNode;
+
+/// Validates a Listen and creates the channel if needed.
+pub fn start(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) -> Outcome {
+    let Some(channel) = channel_name(arg.channel, out) else { return Outcome::Done };
+    let entry = node.channels.get_or_create(channel);
+    status(out, Status::Ok);
+    Outcome::Stream(Streaming::Listen(entry))
+}
+
+/// Unregisters the listener however the stream ends (also at shutdown).
+struct Registration {
+    entry: Arc<ChannelEntry>,
+    queue: Arc<ListenerQueue>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.entry.listeners.unregister(&self.queue);
+    }
+}
+
+/// Streams the channel's changes to the client.
+pub async fn stream(entry: Arc<ChannelEntry>, io: &mut ClientIo) -> Result<(), ConnectionError> {
+    let queue = entry.listeners.register();
+    let registration = Registration { entry, queue };
+    loop {
+        let event = tokio::select! {
+            event = registration.queue.next() => event,
+            error = io.closed() => return error.map_or(Ok(()), Err),
+        };
+        match event {
+            ListenEvent::Keys(keys) => {
+                let storage = &registration.entry.storage;
+                let (mut records, mut bytes) = (0, 0);
+                for key in keys {
+                    storage.get(key, |value| {
+                        put_array(&mut io.output, &format_hex_key(key));
+                        put_array(&mut io.output, value);
+                        records += 1;
+                        bytes += value.len() as u64;
+                    });
+                }
+                io.node.counters.action(Action::Forwarded, records, bytes);
+            }
+            ListenEvent::Finished => {
+                put_array(&mut io.output, b"");
+                put_array(&mut io.output, b"");
+                return io.flush().await;
+            }
+        }
+        io.flush().await?;
+    }
+}

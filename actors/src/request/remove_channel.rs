@@ -1,0 +1,20 @@
+//! RemoveChannel: drop a channel with all its records and end its listeners.
+
+use bytes::BytesMut;
+use shoal_protocol::legacy::request::ChannelArg;
+use shoal_protocol::legacy::Status;
+
+use super::{channel_name, status};
+use crate::counters::Action;
+use crate::node::DhtNode;
+
+/// Applies a RemoveChannel.
+pub fn apply(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) {
+    let Some(channel) = channel_name(arg.channel, out) else { return };
+    if let Some(entry) = node.channels.remove(channel) {
+        let stats = entry.storage.stats();
+        node.counters.action(Action::Deleted, stats.records, stats.reported_bytes);
+        tracing::info!(target: "shoal.request", "removed channel '{channel}' ({} records)", stats.records);
+    }
+    status(out, Status::Ok);
+}

@@ -1,0 +1,104 @@
+//! The pass over a channel behind GetAll, GetAllKeys and GetAllFilter.
+//!
+//! After Ok, the records go out in compressed batches of at most
+//! `batch_size` bytes, each written (and waited for) before the next is
+//! filled, so a slow client holds back the scan instead of the node
+//! buffering the channel; an empty array ends the stream. The scan never
+//! holds a shard lock across a write, so writers are not stalled.
+
+use std::sync::Arc;
+
+use memchr::memmem::Finder;
+use shoal_protocol::legacy::batch::{Added, BatchWriter};
+use shoal_protocol::legacy::wire::put_array;
+use shoal_storage::dht::hash::format_hex_key;
+use shoal_storage::dht::ChannelCursor;
+
+use bytes::BytesMut;
+use shoal_protocol::legacy::Status;
+
+use super::{channel_name, status, Outcome, Streaming};
+use crate::channels::ChannelEntry;
+use crate::node::DhtNode;
+use crate::connection::{ClientIo, ConnectionError};
+use crate::counters::Action;
+
+/// What a scan sends of each record.
+pub enum ScanKind {
+    /// Key and value.
+    Records,
+    /// Key only.
+    Keys,
+    /// Key and value of records whose value contains the pattern.
+    Filter(Finder<'static>),
+}
+
+/// A scan ready to stream: the channel (none if it does not exist) and what
+/// to send.
+pub struct Scan {
+    channel: Option<Arc<ChannelEntry>>,
+    name: String,
+    kind: ScanKind,
+}
+
+impl Scan {
+    /// A scan of `channel` (named `name`).
+    pub fn new(channel: Option<Arc<ChannelEntry>>, name: &str, kind: ScanKind) -> Self {
+        Scan { channel, name: name.to_string(), kind }
+    }
+
+    /// Streams the batches and the end marker.
+    pub async fn stream(self, io: &mut ClientIo) -> Result<(), ConnectionError> {
+        if let Some(channel) = &self.channel {
+            let mut batch = BatchWriter::new(io.node.limits.batch_size);
+            let mut cursor = ChannelCursor::new();
+            loop {
+                let (mut records, mut bytes) = (0, 0);
+                let more = cursor.next_batch(&channel.storage, |key, value| {
+                    let hex = format_hex_key(key);
+                    let added = match &self.kind {
+                        ScanKind::Records => batch.add(&[&hex, value]),
+                        ScanKind::Keys => batch.add(&[&hex]),
+                        ScanKind::Filter(finder) if finder.find(value).is_some() => {
+                            batch.add(&[&hex, value])
+                        }
+                        ScanKind::Filter(_) => Added::Yes,
+                    };
+                    match added {
+                        Added::Yes => {
+                            records += 1;
+                            bytes += value.len() as u64;
+                            true
+                        }
+                        Added::BatchFull => false,
+                        Added::TooBig => {
+                            tracing::warn!(
+                                target: "shoal.request",
+                                "Large record ({} bytes) being skipped for compressed batch request on {}",
+                                value.len(),
+                                self.name
+                            );
+                            true
+                        }
+                    }
+                });
+                io.node.counters.action(Action::Iterated, records, bytes);
+                batch.finish(&mut io.output);
+                io.flush().await?;
+                if !more {
+                    break;
+                }
+            }
+        }
+        put_array(&mut io.output, b"");
+        io.flush().await
+    }
+}
+
+/// Validates the channel of a scan request, replies Ok and prepares the scan.
+/// A missing channel is scanned as an empty one; it is not created.
+pub fn start(channel: &[u8], node: &DhtNode, out: &mut BytesMut, kind: ScanKind) -> Outcome {
+    let Some(channel) = channel_name(channel, out) else { return Outcome::Done };
+    status(out, Status::Ok);
+    Outcome::Stream(Streaming::Scan(Scan::new(node.channels.get(channel), channel, kind)))
+}
