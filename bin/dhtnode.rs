@@ -1,1 +1,135 @@
-fn main(){}
+//! dhtnode: the shoal DHT node, a drop-in replacement for the original
+//! dhtnode (same config.ini, same legacy protocol, same files).
+//!
+//! `dhtnode --config etc/config.ini` reads the original's configuration;
+//! without `--config` it runs on an embedded default (loopback, ./data,
+//! ./log) so that one command starts a working node.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use clap::Parser;
+use shoal_actors::config::DhtNodeConfig;
+use shoal_actors::listener::Listener;
+use shoal_actors::node::{DhtNode, Limits};
+use shoal_actors::stats::Stats;
+use shoal_storage::dht::hash::HashRange;
+
+/// Command line, as the original's (`-c`, `-O`), plus shoal's defaults.
+#[derive(Debug, Parser)]
+#[command(name = "dhtnode", version, about = "shoal DHT node (swarm dhtnode compatible)")]
+struct Args {
+    /// The node's config.ini; without it an embedded default is used.
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// Override a config value: `-O Section.key=value` (repeatable).
+    #[arg(short = 'O', long = "override-config")]
+    overrides: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dhtnode: {error:#}");
+            tracing::error!(target: "dhtnode.main", "{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => DhtNodeConfig::load(path, &args.overrides)?,
+        None => DhtNodeConfig::embedded_default(&args.overrides)?,
+    };
+    let _log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
+        .context("cannot set up logging")?;
+    std::fs::create_dir_all(&config.server.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.server.data_dir.display()))?;
+    let _pid_lock = match &config.pid_lock {
+        Some(path) => Some(shoal_actors::process::PidLock::acquire(path)?),
+        None => None,
+    };
+    if config.memory.lock_memory {
+        shoal_actors::process::lock_memory()?;
+    }
+
+    let limits = Limits {
+        size_limit: config.memory.size_limit,
+        batch_size: config.memory.batch_size,
+        write_flush: Duration::from_millis(config.performance.write_flush_ms),
+        connection_limit: config.server.connection_limit,
+    };
+    let range = HashRange { min: config.server.minval, max: config.server.maxval };
+    let node = Arc::new(DhtNode::new(
+        config.server.address.clone(),
+        config.server.port,
+        range,
+        limits,
+        config.memory.bnum,
+    ));
+
+    let system = System::new();
+    let workers: Vec<Arbiter> = (0..std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .map(|_| Arbiter::new())
+        .collect();
+    let handles: Vec<ArbiterHandle> = workers.iter().map(Arbiter::handle).collect();
+    let address = format!("{}:{}", config.server.address, config.server.port);
+    let stats_path = config.stats.file_name.clone();
+    let stats_interval = Duration::from_secs(config.stats.interval);
+    system.block_on(async {
+        let socket = bind(&address, config.server.backlog)
+            .with_context(|| format!("cannot listen on {address}"))?;
+        Listener::new(socket, handles, Arc::clone(&node)).start();
+        Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
+        actix_rt::spawn(stop_on_signal());
+        tracing::info!(target: "dhtnode.main", "Starting DHT node --------------------------------");
+        println!("dhtnode: listening on {address}");
+        anyhow::Ok(())
+    })?;
+    system.run().context("event loop failed")?;
+    for worker in workers {
+        worker.stop();
+        let _ = worker.join();
+    }
+    tracing::info!(target: "dhtnode.main", "Event loop exited");
+    Ok(())
+}
+
+/// Binds the legacy port with the configured backlog.
+fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let address: std::net::SocketAddr = address
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(backlog)
+}
+
+/// Stops the node on SIGINT or SIGTERM, as the original does.
+async fn stop_on_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        tracing::error!(target: "dhtnode.main", "cannot install signal handlers");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(target: "dhtnode.main", "{name} received. Shutting down.");
+    System::current().stop();
+}

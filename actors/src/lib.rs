@@ -16,5 +16,6 @@ pub mod counters;
 pub mod listener;
 pub mod listeners;
 pub mod node;
+pub mod process;
 pub mod request;
 pub mod stats;

@@ -47,24 +47,16 @@ impl Scan {
         Scan { channel, name: name.to_string(), kind }
     }
 
-    /// Streams the batches and the end marker.
+    /// Streams the batches and the end marker. Like the original, a missing
+    /// or empty channel still sends one (empty) batch before the end.
     pub async fn stream(self, io: &mut ClientIo) -> Result<(), ConnectionError> {
-        if let Some(channel) = &self.channel {
-            let mut batch = BatchWriter::new(io.node.limits.batch_size);
-            let mut cursor = ChannelCursor::new();
-            loop {
-                let (mut records, mut bytes) = (0, 0);
-                let more = cursor.next_batch(&channel.storage, |key, value| {
-                    let hex = format_hex_key(key);
-                    let added = match &self.kind {
-                        ScanKind::Records => batch.add(&[&hex, value]),
-                        ScanKind::Keys => batch.add(&[&hex]),
-                        ScanKind::Filter(finder) if finder.find(value).is_some() => {
-                            batch.add(&[&hex, value])
-                        }
-                        ScanKind::Filter(_) => Added::Yes,
-                    };
-                    match added {
+        let mut batch = BatchWriter::new(io.node.limits.batch_size);
+        let mut cursor = ChannelCursor::new();
+        loop {
+            let (mut records, mut bytes) = (0, 0);
+            let more = match &self.channel {
+                Some(channel) => cursor.next_batch(&channel.storage, |key, value| {
+                    match self.add(&mut batch, key, value) {
                         Added::Yes => {
                             records += 1;
                             bytes += value.len() as u64;
@@ -81,17 +73,29 @@ impl Scan {
                             true
                         }
                     }
-                });
-                io.node.counters.action(Action::Iterated, records, bytes);
-                batch.finish(&mut io.output);
-                io.flush().await?;
-                if !more {
-                    break;
-                }
+                }),
+                None => false,
+            };
+            io.node.counters.action(Action::Iterated, records, bytes);
+            batch.finish(&mut io.output);
+            io.flush().await?;
+            if !more {
+                break;
             }
         }
         put_array(&mut io.output, b"");
         io.flush().await
+    }
+
+    /// Adds what this scan sends of one record to the batch.
+    fn add(&self, batch: &mut BatchWriter, key: u64, value: &[u8]) -> Added {
+        let hex = format_hex_key(key);
+        match &self.kind {
+            ScanKind::Records => batch.add(&[&hex, value]),
+            ScanKind::Keys => batch.add(&[&hex]),
+            ScanKind::Filter(finder) if finder.find(value).is_some() => batch.add(&[&hex, value]),
+            ScanKind::Filter(_) => Added::Yes,
+        }
     }
 }
 

@@ -12,6 +12,9 @@ use lzokay::compress::Dict;
 
 use super::wire::{WireError, WireReader};
 
+/// The LZO1X stream of zero bytes, as liblzo writes it: only the end marker.
+const EMPTY_LZO_STREAM: [u8; 3] = [0x11, 0, 0];
+
 /// Why a batch could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
@@ -80,14 +83,18 @@ impl BatchWriter {
     }
 
     /// Appends the batch as one array (u64 length, u64 uncompressed length,
-    /// LZO data) to `out` and starts a new batch. An empty batch writes
-    /// nothing, as the original does.
+    /// LZO data) to `out` and starts a new batch. An empty batch is written
+    /// too (11 bytes): the original always ends a scan with its last batch,
+    /// even when that batch, or the whole channel, is empty.
     pub fn finish(&mut self, out: &mut BytesMut) {
-        if self.records.is_empty() {
-            return;
-        }
-        let compressed = lzokay::compress::compress_with_dict(&self.records, &mut self.dict)
-            .expect("compressing into a growable buffer cannot fail");
+        let compressed = if self.records.is_empty() {
+            // lzokay encodes empty input in a form liblzo rejects; liblzo's own
+            // encoding of nothing is the bare end-of-stream marker.
+            EMPTY_LZO_STREAM.to_vec()
+        } else {
+            lzokay::compress::compress_with_dict(&self.records, &mut self.dict)
+                .expect("compressing into a growable buffer cannot fail")
+        };
         out.put_u64_le(8 + compressed.len() as u64);
         out.put_u64_le(self.records.len() as u64);
         out.put_slice(&compressed);
@@ -155,6 +162,31 @@ mod tests {
         let records = records(&decompressed, 2).expect("valid records");
         assert_eq!(records.len(), 2);
         assert_eq!(records[1], vec![&b"0000000000000002"[..], &b"value two"[..]]);
+    }
+
+    #[test]
+    fn an_empty_batch_is_the_originals_eleven_bytes() {
+        let mut out = BytesMut::new();
+        BatchWriter::new(100).finish(&mut out);
+        // Captured from the original: length 11, uncompressed length 0, LZO end.
+        assert_eq!(&out[..], b"\x0b\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x11\0\0");
+    }
+
+    #[test]
+    fn reads_a_batch_the_original_node_compressed() {
+        // From captures/legacy-getall.pcap: the GetAll reply's one batch
+        // (liblzo's lzo1x_1 output) holding keys 0, 1 and 2 of test_channel.
+        let batch = b"\x78\0\0\0\0\0\0\0\x06\x10\0\0\0\0\0\0\0\x30\x2d\x02\0\x08\0\xa0\0\x05record 05\x9d\0\x31\x2d\x9d\0\x31\x32\x9c\0\0\x020002\x08\0\0\0\0\0\0\0record 2\x11\0\0";
+        let decompressed = decompress(batch, 1 << 20).expect("original batch decompresses");
+        let records = records(&decompressed, 2).expect("records parse");
+        let expected: Vec<Vec<&[u8]>> = (0..3)
+            .map(|i| match i {
+                0 => vec![&b"0000000000000000"[..], &b"record 0"[..]],
+                1 => vec![&b"0000000000000001"[..], &b"record 1"[..]],
+                _ => vec![&b"0000000000000002"[..], &b"record 2"[..]],
+            })
+            .collect();
+        assert_eq!(records, expected);
     }
 
     #[test]

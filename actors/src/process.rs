@@ -1,0 +1,75 @@
+//! Process-wide duties of a node from config.ini: the `[PidLock]` file that
+//! keeps two nodes off one directory, and `lock_memory` (mlockall) that keeps
+//! the data out of swap.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// Why a process duty failed; each message is one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The pid lock file cannot be opened or written.
+    #[error("cannot use pid lock file {path}: {source}")]
+    PidFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another process holds the lock.
+    #[error("pid lock file {0} is locked by another process: is a node already running here?")]
+    Locked(String),
+    /// mlockall failed (usually LimitMEMLOCK).
+    #[error("cannot lock memory (lock_memory = true; raise LimitMEMLOCK or set it false): {0}")]
+    LockMemory(nix::Error),
+}
+
+/// A held pid lock; released when dropped (and by the kernel on exit).
+pub struct PidLock {
+    _file: Flock<File>,
+}
+
+impl PidLock {
+    /// Locks `path` (created if missing) and writes this process's pid to it.
+    pub fn acquire(path: &Path) -> Result<PidLock, ProcessError> {
+        let shown = path.display().to_string();
+        let io = |source| ProcessError::PidFile { path: shown.clone(), source };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        let mut file = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+            .map_err(|_| ProcessError::Locked(shown.clone()))?;
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(PidLock { _file: file })
+    }
+}
+
+/// Locks all current and future memory of the process in RAM.
+pub fn lock_memory() -> Result<(), ProcessError> {
+    use nix::sys::mman::{mlockall, MlockAllFlags};
+    mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE).map_err(ProcessError::LockMemory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().expect("scratch dir");
+        let path = dir.path().join("pid.lock");
+        let first = PidLock::acquire(&path).expect("first lock");
+        let pid = std::fs::read_to_string(&path).expect("pid written");
+        assert_eq!(pid.trim(), std::process::id().to_string());
+        assert!(matches!(PidLock::acquire(&path), Err(ProcessError::Locked(_))));
+        drop(first);
+        PidLock::acquire(&path).expect("lock is free again");
+    }
+}

@@ -1,0 +1,128 @@
+//! Starts the real `dhtnode` binary on a free loopback port in a scratch
+//! directory, with a config.ini written the way operators write theirs.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use shoal_protocol::client::legacy::LegacyClient;
+use tempfile::TempDir;
+
+/// A running dhtnode; killed when dropped.
+pub struct Node {
+    child: Child,
+    dir: TempDir,
+    /// The legacy port.
+    pub port: u16,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("loopback has free ports")
+}
+
+/// The config.ini the tests use; `extra` is appended (more sections) and
+/// `memory` replaces the `[Options_Memory]` keys.
+pub fn config_ini(port: u16, memory: &str, extra: &str) -> String {
+    format!(
+        "[Server]\naddress = 127.0.0.1\nport = {port}\ndata_dir = data\n\
+         minval = 0x0000000000000000\nmaxval = 0xffffffffffffffff\n\
+         connection_limit = 5000\nunix_socket_path = dhtnode.socket\n\n\
+         [Performance]\nwrite_flush_ms = 250\n\n\
+         [Options_Memory]\n{memory}\n\n\
+         [STATS]\nfile_name = log/stats.log\n\n\
+         [LOG.Root]\nconsole = false\nfile = log/root.log\nlevel = info\n{extra}"
+    )
+}
+
+/// Default `[Options_Memory]` keys of the tests.
+pub const MEMORY: &str = "size_limit = 0\nlock_memory = false\nallow_out_of_range = load\nbatch_size = 65535";
+
+impl Node {
+    /// A node with the default test config.
+    pub fn start() -> Node {
+        Self::start_with(MEMORY, "")
+    }
+
+    /// A node with custom `[Options_Memory]` keys and extra sections.
+    pub fn start_with(memory: &str, extra: &str) -> Node {
+        let dir = TempDir::new().expect("scratch directory");
+        let port = free_port();
+        std::fs::create_dir_all(dir.path().join("etc")).expect("etc dir");
+        std::fs::write(dir.path().join("etc/config.ini"), config_ini(port, memory, extra))
+            .expect("config written");
+        let child = spawn(dir.path(), &["--config", "etc/config.ini"]);
+        Node::ready(child, dir, port)
+    }
+
+    /// Waits for the node's readiness line on stdout.
+    fn ready(mut child: Child, dir: TempDir, port: u16) -> Node {
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("listening on") => break,
+                Some(Ok(_)) => continue,
+                _ => {
+                    let status = child.wait().expect("node exited");
+                    let log = std::fs::read_to_string(dir.path().join("log/root.log")).unwrap_or_default();
+                    panic!("dhtnode did not start ({status}); root.log:\n{log}");
+                }
+            }
+        }
+        // Keep draining stdout so the node never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Node { child, dir, port }
+    }
+
+    /// The node's working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A new client connection.
+    pub async fn client(&self) -> LegacyClient {
+        LegacyClient::connect(("127.0.0.1", self.port)).await.expect("node accepts connections")
+    }
+
+    /// The node's root.log so far.
+    pub fn root_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log/root.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        // SAFETY-free: kill(1) does the signalling.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().expect("node exits")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Path of the dhtnode binary cargo built for the tests.
+pub fn dhtnode_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dhtnode"))
+}
+
+/// Starts dhtnode in `dir` with `args`, stdout piped.
+pub fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(dhtnode_binary())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dhtnode starts")
+}
