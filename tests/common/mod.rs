@@ -30,9 +30,14 @@ pub fn free_port() -> u16 {
 /// The config.ini the tests use; `extra` is appended (more sections) and
 /// `memory` replaces the `[Options_Memory]` keys.
 pub fn config_ini(port: u16, memory: &str, extra: &str) -> String {
+    config_ini_with_range(port, (0, u64::MAX), memory, extra)
+}
+
+/// [`config_ini`] with a hash range other than the whole space.
+pub fn config_ini_with_range(port: u16, (min, max): (u64, u64), memory: &str, extra: &str) -> String {
     format!(
         "[Server]\naddress = 127.0.0.1\nport = {port}\ndata_dir = data\n\
-         minval = 0x0000000000000000\nmaxval = 0xffffffffffffffff\n\
+         minval = 0x{min:016x}\nmaxval = 0x{max:016x}\n\
          connection_limit = 5000\nunix_socket_path = dhtnode.socket\n\n\
          [Performance]\nwrite_flush_ms = 250\n\n\
          [Options_Memory]\n{memory}\n\n\
@@ -52,11 +57,20 @@ impl Node {
 
     /// A node with custom `[Options_Memory]` keys and extra sections.
     pub fn start_with(memory: &str, extra: &str) -> Node {
+        Self::start_with_config(|port| config_ini(port, memory, extra))
+    }
+
+    /// A node responsible for the bit-reversed range `min..=max`.
+    pub fn start_with_range(memory: &str, min: u64, max: u64) -> Node {
+        Self::start_with_config(|port| config_ini_with_range(port, (min, max), memory, ""))
+    }
+
+    /// A node with the config.ini that `config` writes for a port.
+    pub fn start_with_config(config: impl FnOnce(u16) -> String) -> Node {
         let dir = TempDir::new().expect("scratch directory");
         let port = free_port();
         std::fs::create_dir_all(dir.path().join("etc")).expect("etc dir");
-        std::fs::write(dir.path().join("etc/config.ini"), config_ini(port, memory, extra))
-            .expect("config written");
+        std::fs::write(dir.path().join("etc/config.ini"), config(port)).expect("config written");
         let child = spawn(dir.path(), &["--config", "etc/config.ini"]);
         Node::ready(child, dir, port)
     }
