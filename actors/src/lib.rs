@@ -19,3 +19,5 @@ pub mod node;
 pub mod process;
 pub mod request;
 pub mod stats;
+pub mod config;
+pub mod logging;
