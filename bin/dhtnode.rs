@@ -14,6 +14,8 @@ use actix::prelude::*;
 use anyhow::Context as _;
 use clap::Parser;
 use shoal_actors::config::DhtNodeConfig;
+use shoal_actors::control::{Commands, ControlSocket};
+use shoal_actors::logging::reopen_on_sighup;
 use shoal_actors::listener::Listener;
 use shoal_actors::node::{DhtNode, Limits};
 use shoal_actors::stats::Stats;
@@ -29,6 +31,9 @@ struct Args {
     /// Override a config value: `-O Section.key=value` (repeatable).
     #[arg(short = 'O', long = "override-config")]
     overrides: Vec<String>,
+    /// Warn about unknown config keys instead of refusing to start.
+    #[arg(long = "loose-config-parsing")]
+    loose_config_parsing: bool,
 }
 
 fn main() -> ExitCode {
@@ -45,11 +50,14 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let config = match &args.config {
-        Some(path) => DhtNodeConfig::load(path, &args.overrides)?,
+        Some(path) => DhtNodeConfig::load_with(path, &args.overrides, args.loose_config_parsing)?,
         None => DhtNodeConfig::embedded_default(&args.overrides)?,
     };
-    let _log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
+    let log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
         .context("cannot set up logging")?;
+    for warning in &config.warnings {
+        tracing::warn!(target: "dhtnode.main", "config: {warning}");
+    }
     std::fs::create_dir_all(&config.server.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.server.data_dir.display()))?;
     let _pid_lock = match &config.pid_lock {
@@ -83,10 +91,19 @@ fn run(args: Args) -> anyhow::Result<()> {
     let address = format!("{}:{}", config.server.address, config.server.port);
     let stats_path = config.stats.file_name.clone();
     let stats_interval = Duration::from_secs(config.stats.interval);
+    let control_path = config.server.unix_socket_path.clone();
+    let commands = Commands {
+        reopen_logs: log.reopen_handle(),
+        version: format!("dhtnode (shoal) {}", env!("CARGO_PKG_VERSION")),
+    };
     system.block_on(async {
+        actix_rt::spawn(reopen_on_sighup(log.reopen_handle()));
         let socket = bind(&address, config.server.backlog)
             .with_context(|| format!("cannot listen on {address}"))?;
         Listener::new(socket, handles, Arc::clone(&node)).start();
+        ControlSocket::bind(control_path.clone(), commands)
+            .with_context(|| format!("cannot create unix socket {}", control_path.display()))?
+            .start();
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
         actix_rt::spawn(stop_on_signal());
         tracing::info!(target: "dhtnode.main", "Starting DHT node --------------------------------");

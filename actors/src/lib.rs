@@ -12,6 +12,7 @@
 
 pub mod channels;
 pub mod connection;
+pub mod control;
 pub mod counters;
 pub mod listener;
 pub mod listeners;

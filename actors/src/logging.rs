@@ -37,9 +37,9 @@
 //! generation counter before each write and reopens the path when it moved
 //! on. [`LogGuard::reopen`] (or a cloned [`ReopenHandle`]) bumps the counter;
 //! the reopen itself happens on the writer thread with the next line, so no
-//! line is lost or written half to each file. [`init`] hooks this to SIGHUP
-//! itself (on a small thread with its own tokio runtime), so the signal never
-//! takes its default action, which would kill the node.
+//! line is lost or written half to each file. The node runs
+//! [`reopen_on_sighup`] in its actor system, so the signal never takes its
+//! default action, which would kill the node.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -79,9 +79,6 @@ pub enum LogError {
         /// What the OS said.
         source: io::Error,
     },
-    /// The SIGHUP handler (log reopening) could not be installed.
-    #[error("cannot handle SIGHUP for reopening log files: {0}")]
-    Signal(io::Error),
     /// Another global tracing subscriber is already installed.
     #[error("cannot install the log subscriber: {0}")]
     Install(String),
@@ -125,8 +122,9 @@ impl ReopenHandle {
 
 /// Reopens the log files every time the process receives SIGHUP (what
 /// `systemctl reload dht@N` and the logrotate rule send). Runs until the
-/// runtime stops. [`init`] already runs this on a thread of its own; it is
-/// public for subscribers assembled with [`layer`].
+/// runtime stops; the node spawns it first thing in its actor system, so the
+/// system owns it and SIGHUP never falls back to its default (killing the
+/// process).
 pub async fn reopen_on_sighup(handle: ReopenHandle) {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::hangup()) {
@@ -142,23 +140,6 @@ async fn reopen_loop(mut hangup: tokio::signal::unix::Signal, handle: ReopenHand
         handle.reopen();
         tracing::info!(target: "dhtnode.main", "SIGHUP received: log files reopened");
     }
-}
-
-/// Takes over SIGHUP for the whole process (its default action would kill
-/// the node when logrotate reloads it) and reopens the log files on it, on a
-/// small thread of its own so that it works before and after the node's
-/// runtime exists. The handler is registered before this returns.
-fn spawn_sighup_thread(handle: ReopenHandle) -> io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
-    let hangup = {
-        let _context = runtime.enter();
-        signal(SignalKind::hangup())?
-    };
-    std::thread::Builder::new()
-        .name("shoal-sighup".to_string())
-        .spawn(move || runtime.block_on(reopen_loop(hangup, handle)))?;
-    Ok(())
 }
 
 /// A file opened for appending that reopens its path when the shared
@@ -220,7 +201,6 @@ pub fn init(config: &LogConfig, base_dir: &Path) -> Result<LogGuard, LogError> {
     let (layer, guard) = layer(config, base_dir)?;
     let subscriber = tracing_subscriber::registry().with(layer).with(crate::stats::LogCounter);
     tracing::subscriber::set_global_default(subscriber).map_err(|e| LogError::Install(e.to_string()))?;
-    spawn_sighup_thread(guard.reopen_handle()).map_err(LogError::Signal)?;
     Ok(guard)
 }
 

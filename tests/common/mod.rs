@@ -95,6 +95,11 @@ impl Node {
         Node { child, dir, port }
     }
 
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The node's working directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -110,9 +115,22 @@ impl Node {
         std::fs::read_to_string(self.dir.path().join("log/root.log")).unwrap_or_default()
     }
 
+    /// Waits (at most 10 s) until root.log contains `needle`: the node
+    /// writes its log from a background thread, so a line lags its cause.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = self.root_log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(std::time::Instant::now() < deadline, "root.log never said {needle:?}:\n{log}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        // SAFETY-free: kill(1) does the signalling.
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         self.child.wait().expect("node exits")
     }
