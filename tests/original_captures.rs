@@ -1,5 +1,5 @@
 //! Replays what the original DhtClient sent to the original dhtnode
-//! (../shared/vectors/original-dhtnode/captures, legacy protocol) against our
+//! (tests/vectors/original-dhtnode/captures, legacy protocol) against our
 //! dhtnode and checks that every reply is byte for byte the original's.
 //!
 //! Segments are replayed in capture order over one connection per captured
@@ -33,7 +33,7 @@ struct Segment {
 }
 
 fn captures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/original-dhtnode/captures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/original-dhtnode/captures")
 }
 
 fn segments(name: &str) -> Vec<Segment> {
