@@ -149,3 +149,14 @@ async fn the_size_limit_refuses_puts_with_out_of_memory() {
     assert_eq!(status_error(refused), Status::OutOfMemory);
     assert_eq!(client.get_channel_size("limited").await.unwrap().records, 1);
 }
+
+#[tokio::test]
+async fn an_oversized_value_is_checked_for_channel_and_range_first() {
+    let node = Node::start_with_range(MEMORY, 0, 0x7fff_ffff_ffff_ffff);
+    let mut client = node.client().await;
+    let big = vec![1u8; 70_000];
+    assert_eq!(status_error(client.put("bad name", 2, &big).await), Status::BadChannelName);
+    assert_eq!(status_error(client.put("ranged", 3, &big).await), Status::WrongNode);
+    assert_eq!(status_error(client.put("ranged", 2, &big).await), Status::ValueTooBig);
+    client.put("ranged", 2, b"small").await.unwrap();
+}

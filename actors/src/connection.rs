@@ -137,21 +137,17 @@ impl ClientIo {
             Err(WireError::Incomplete) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
-        if skip > 0 {
-            // An oversized Put value: discard it as it arrives, then answer.
-            let request = request.command();
-            self.input.advance(consumed);
-            self.discard(skip).await?;
-            debug_assert_eq!(request, shoal_protocol::legacy::Command::Put);
-            request::reply_value_too_big(&mut self.output);
-            return Ok(Some(consumed));
-        }
         let command = request.command();
         let node = Arc::clone(&self.node);
         let counters = node.counters.request(command);
         counters.inspect(|c| c.started());
         let outcome = request::handle(request, &self.node, &mut self.output);
         self.input.advance(consumed);
+        if skip > 0 {
+            // An oversized Put value (already answered, after the channel and
+            // range checks, like the original): drop its bytes as they arrive.
+            self.discard(skip).await?;
+        }
         let result = match outcome {
             Ok(Outcome::Done) => Ok(()),
             Ok(Outcome::Stream(stream)) => match self.flush().await {

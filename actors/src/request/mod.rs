@@ -89,11 +89,6 @@ pub fn handle(request: Request<'_>, node: &DhtNode, out: &mut BytesMut) -> Resul
     }
 }
 
-/// Answers a Put whose value was over the limit and has been skipped.
-pub fn reply_value_too_big(out: &mut BytesMut) {
-    status(out, Status::ValueTooBig);
-}
-
 /// Appends a status code.
 fn status(out: &mut BytesMut, status: Status) {
     shoal_protocol::legacy::wire::put_u32(out, status as u32);
