@@ -2,8 +2,10 @@
 //! actors so that they can be tested, benchmarked and fuzzed on their own.
 //!
 //! - [`dht`]: the dhtnode's in-memory channels (64-bit key -> value).
+//! - [`dump`]: the `.tcm` dump files of those channels.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod dht;
+pub mod dump;
