@@ -15,6 +15,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use shoal_actors::config::DhtNodeConfig;
 use shoal_actors::control::{Commands, ControlSocket};
+use shoal_actors::dump_cycle::{DumpCycle, Dumper};
+use shoal_actors::load::{load_channels, LoadRules};
 use shoal_actors::logging::reopen_on_sighup;
 use shoal_actors::listener::Listener;
 use shoal_actors::node::{DhtNode, Limits};
@@ -83,6 +85,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         config.memory.bnum,
     ));
 
+    let data_dir = config.server.data_dir.clone();
+    let rules = LoadRules {
+        range,
+        out_of_range: config.memory.allow_out_of_range,
+        abort_after_all_out_of_range: u64::from(config.memory.abort_after_all_out_of_range),
+        max_value: config.memory.batch_size,
+    };
+    let channels = load_channels(&node, &data_dir, &rules)?;
+    tracing::info!(target: "dhtnode.main", "Loaded {channels} channels from {}", data_dir.display());
+    let dumper = Arc::new(Dumper::new(Arc::clone(&node), data_dir));
+    let (removals, removed) = tokio::sync::mpsc::unbounded_channel();
+    node.report_removals_to(removals);
+    let dump_period = (config.dump.period_s > 0).then(|| Duration::from_secs(config.dump.period_s));
+
     let system = System::new();
     let workers: Vec<Arbiter> = (0..std::thread::available_parallelism().map_or(2, |n| n.get()))
         .map(|_| Arbiter::new())
@@ -105,6 +121,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create unix socket {}", control_path.display()))?
             .start();
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
+        DumpCycle::new(Arc::clone(&dumper), dump_period, removed).start();
         actix_rt::spawn(stop_on_signal());
         tracing::info!(target: "dhtnode.main", "Starting DHT node --------------------------------");
         println!("dhtnode: listening on {address}");
@@ -115,6 +132,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         worker.stop();
         let _ = worker.join();
     }
+    // Every connection is gone: nothing can change the channels any more.
+    tracing::info!(target: "dhtnode.main", "Closing memory channels: final dump");
+    dumper.dump_all();
     tracing::info!(target: "dhtnode.main", "Event loop exited");
     Ok(())
 }

@@ -53,6 +53,27 @@ impl ChannelRegistry {
         Arc::clone(entry.value())
     }
 
+    /// Adds (or replaces) a channel with already loaded records, at start.
+    pub fn insert(&self, name: &str, storage: Channel) -> Arc<ChannelEntry> {
+        let entry = Arc::new(ChannelEntry { storage, listeners: Listeners::default() });
+        self.channels.insert(name.into(), Arc::clone(&entry));
+        entry
+    }
+
+    /// An empty channel object with this registry's settings, to be filled
+    /// and then [`insert`](Self::insert)ed.
+    pub fn new_channel(&self) -> Channel {
+        Channel::new(self.bnum)
+    }
+
+    /// Every channel with its name, sorted by name.
+    pub fn entries(&self) -> Vec<(String, Arc<ChannelEntry>)> {
+        let mut all: Vec<(String, Arc<ChannelEntry>)> =
+            self.channels.iter().map(|e| (e.key().to_string(), Arc::clone(e.value()))).collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     /// Removes a channel; its Listen requests are told it is gone.
     pub fn remove(&self, name: &str) -> Option<Arc<ChannelEntry>> {
         let (_, entry) = self.channels.remove(name)?;

@@ -13,9 +13,11 @@
 pub mod channels;
 pub mod connection;
 pub mod control;
+pub mod dump_cycle;
 pub mod counters;
 pub mod listener;
 pub mod listeners;
+pub mod load;
 pub mod node;
 pub mod process;
 pub mod request;

@@ -44,6 +44,11 @@ pub struct DhtNode {
     /// The legacy port clients are told (config `port`).
     pub port: u16,
     range: RwLock<HashRange>,
+    /// Whether a Redistribute is running and the storage cap it sets for
+    /// incoming PutBatch meanwhile (only one may run at a time).
+    pub redistribution: crate::redistribution::RedistributionState,
+    /// Where removed channels' names go, so their dumps can be moved away.
+    removals: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl DhtNode {
@@ -56,12 +61,20 @@ impl DhtNode {
             counters: NodeCounters::default(),
             limits,
             range: RwLock::new(range),
+            redistribution: crate::redistribution::RedistributionState::default(),
+            removals: std::sync::OnceLock::new(),
         }
     }
 
     /// The hash range this node is responsible for.
     pub fn range(&self) -> HashRange {
         *self.range.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes the hash range this node is responsible for (Redistribute);
+    /// requests checked after this call see the new range.
+    pub fn set_range(&self, range: HashRange) {
+        *self.range.write().unwrap_or_else(|p| p.into_inner()) = range;
     }
 
     /// Stores a record (creating its channel) and wakes the channel's
@@ -85,6 +98,21 @@ impl DhtNode {
         if entry.storage.remove(key) {
             self.counters.action(Action::Deleted, 1, len.unwrap_or(0) as u64);
         }
+    }
+
+    /// Sends the names of channels removed by requests to `sink` (the dump
+    /// cycle, which moves their files); set once at start.
+    pub fn report_removals_to(&self, sink: tokio::sync::mpsc::UnboundedSender<String>) {
+        let _ = self.removals.set(sink);
+    }
+
+    /// Removes a channel and reports it for its files; returns its last stats.
+    pub fn remove_channel(&self, name: &str) -> Option<shoal_storage::dht::ChannelStats> {
+        let entry = self.channels.remove(name)?;
+        if let Some(sink) = self.removals.get() {
+            let _ = sink.send(name.to_string());
+        }
+        Some(entry.storage.stats())
     }
 
     /// Whether the node-wide size limit leaves room for `value_len` more bytes.

@@ -14,7 +14,8 @@ use tempfile::TempDir;
 /// A running dhtnode; killed when dropped.
 pub struct Node {
     child: Child,
-    dir: TempDir,
+    dir: Option<TempDir>,
+    path: PathBuf,
     /// The legacy port.
     pub port: u16,
 }
@@ -72,11 +73,68 @@ impl Node {
         std::fs::create_dir_all(dir.path().join("etc")).expect("etc dir");
         std::fs::write(dir.path().join("etc/config.ini"), config(port)).expect("config written");
         let child = spawn(dir.path(), &["--config", "etc/config.ini"]);
-        Node::ready(child, dir, port)
+        Node::ready(child, Some(dir), port)
+    }
+
+    /// A node with the default config whose directory first gets `files`
+    /// (relative path, content), e.g. dumps in `data/`.
+    pub fn start_with_files(files: &[(&str, Vec<u8>)]) -> Node {
+        Self::start_with_files_and_config(files, |port| config_ini(port, MEMORY, ""))
+    }
+
+    /// [`Node::start_with_files`] with the config.ini `config` writes.
+    pub fn start_with_files_and_config(files: &[(&str, Vec<u8>)], config: impl FnOnce(u16) -> String) -> Node {
+        let dir = TempDir::new().expect("scratch directory");
+        for (path, content) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("relative file path")).expect("dirs");
+            std::fs::write(path, content).expect("file written");
+        }
+        let port = free_port();
+        std::fs::create_dir_all(dir.path().join("etc")).expect("etc dir");
+        std::fs::write(dir.path().join("etc/config.ini"), config(port)).expect("config");
+        let child = spawn(dir.path(), &["--config", "etc/config.ini"]);
+        Node::ready(child, Some(dir), port)
+    }
+
+    /// A node in an existing directory (with its etc/config.ini), e.g. to
+    /// restart one that exited; the caller keeps the directory.
+    pub fn start_in(dir: &Path, port: u16) -> Node {
+        let child = spawn(dir, &["--config", "etc/config.ini"]);
+        Node::ready_in(child, None, dir.to_path_buf(), port)
+    }
+
+    /// Takes the scratch directory out of the node so it outlives it.
+    pub fn keep_dir(&mut self) -> TempDir {
+        self.dir.take().expect("the node owns its directory")
+    }
+
+    /// Sends SIGKILL and waits for the process to be gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (at most 60 s) until root.log contains `needle` `count` times.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let log = self.root_log();
+            if log.matches(needle).count() >= count {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "root.log never said {needle:?} {count} times:\n{log}");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// Waits for the node's readiness line on stdout.
-    fn ready(mut child: Child, dir: TempDir, port: u16) -> Node {
+    fn ready(child: Child, dir: Option<TempDir>, port: u16) -> Node {
+        let path = dir.as_ref().expect("a new node has its directory").path().to_path_buf();
+        Node::ready_in(child, dir, path, port)
+    }
+
+    fn ready_in(mut child: Child, dir: Option<TempDir>, path: PathBuf, port: u16) -> Node {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         loop {
@@ -85,14 +143,14 @@ impl Node {
                 Some(Ok(_)) => continue,
                 _ => {
                     let status = child.wait().expect("node exited");
-                    let log = std::fs::read_to_string(dir.path().join("log/root.log")).unwrap_or_default();
+                    let log = std::fs::read_to_string(path.join("log/root.log")).unwrap_or_default();
                     panic!("dhtnode did not start ({status}); root.log:\n{log}");
                 }
             }
         }
         // Keep draining stdout so the node never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Node { child, dir, port }
+        Node { child, dir, path, port }
     }
 
     /// The node's process id.
@@ -102,7 +160,7 @@ impl Node {
 
     /// The node's working directory.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     /// A new client connection.
@@ -112,7 +170,7 @@ impl Node {
 
     /// The node's root.log so far.
     pub fn root_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log/root.log")).unwrap_or_default()
+        std::fs::read_to_string(self.path.join("log/root.log")).unwrap_or_default()
     }
 
     /// Waits (at most 10 s) until root.log contains `needle`: the node

@@ -56,10 +56,22 @@ pub struct DhtNodeConfig {
     pub pid_lock: Option<PathBuf>,
     /// `[UNIX_SOCKET]`: the framework's control socket.
     pub unix_socket: UnixSocketConfig,
+    /// `[Dump]` (shoal only): the node's own periodic dumps.
+    pub dump: DumpConfig,
     /// Things the original accepts silently but that look like mistakes
     /// (stray lines, unused sections, keys ignored under loose parsing), one
     /// line each, for the node to log once logging is up.
     pub warnings: Vec<String>,
+}
+
+/// `[Dump]`, a shoal-only section: the original node dumps only at shutdown
+/// and leaves periodic dumps to the dhtdump sidecar; shoal can do them
+/// itself, without a network round trip per record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpConfig {
+    /// `period_s`: seconds between dumps of every channel; 0 (the default,
+    /// as the original) dumps only at shutdown.
+    pub period_s: u64,
 }
 
 /// `[Server]`.
@@ -342,7 +354,7 @@ const MEMORY_KEYS: &[&str] = &[
     "bnum",
     "batch_size",
 ];
-const STATS_KEYS: &[&str] =
+pub(crate) const STATS_KEYS: &[&str] =
     &["file_name", "socket_path", "hostname", "app_name", "app_instance", "default_type", "interval"];
 const LOG_META_KEYS: &[&str] = &["buffer_size"];
 const LOGGER_KEYS: &[&str] = &[
@@ -358,7 +370,7 @@ const LOGGER_KEYS: &[&str] = &[
     "buffer_size",
 ];
 /// Sections read without key checking.
-const LOOSE_SECTIONS: &[&str] = &["PidLock", "VERSION", "UNIX_SOCKET"];
+pub(crate) const LOOSE_SECTIONS: &[&str] = &["PidLock", "VERSION", "UNIX_SOCKET"];
 
 impl DhtNodeConfig {
     /// Reads a config text (strictly, without overrides); for tests and
@@ -413,9 +425,11 @@ impl DhtNodeConfig {
         };
         let pid_lock = reader.section("PidLock").string("path").map(PathBuf::from);
         let unix_socket = reader.unix_socket()?;
+        reader.check_keys("Dump", &["period_s"])?;
+        let dump = DumpConfig { period_s: reader.section("Dump").integer("period_s", 0, u64::from(u32::MAX))? };
 
         for section in document.sections.keys() {
-            let used = ["Server", "Performance", "Options_Memory", "STATS", "LOG"]
+            let used = ["Server", "Performance", "Options_Memory", "STATS", "LOG", "Dump"]
                 .contains(&section.as_str())
                 || LOOSE_SECTIONS.contains(&section.as_str())
                 || section.starts_with("LOG.");
@@ -432,6 +446,7 @@ impl DhtNodeConfig {
             version,
             pid_lock,
             unix_socket,
+            dump,
             warnings,
         })
     }
@@ -465,19 +480,19 @@ pub fn apply_override(document: &mut IniDocument, argument: &str) -> Result<(), 
 }
 
 /// Reads typed values out of a document, collecting warnings.
-struct Reader<'a> {
-    document: &'a IniDocument,
-    loose: bool,
-    warnings: &'a mut Vec<String>,
+pub(crate) struct Reader<'a> {
+    pub(crate) document: &'a IniDocument,
+    pub(crate) loose: bool,
+    pub(crate) warnings: &'a mut Vec<String>,
 }
 
 impl<'a> Reader<'a> {
-    fn section(&self, name: &'a str) -> Section<'a> {
+    pub(crate) fn section(&self, name: &'a str) -> Section<'a> {
         Section { document: self.document, name }
     }
 
     /// Refuses (or, loose, warns about) keys of `section` not in `allowed`.
-    fn check_keys(&mut self, section: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    pub(crate) fn check_keys(&mut self, section: &str, allowed: &[&str]) -> Result<(), ConfigError> {
         let Some(keys) = self.document.sections.get(section) else { return Ok(()) };
         for (key, value) in keys {
             if !allowed.contains(&key.as_str()) {
@@ -558,7 +573,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn stats(&mut self) -> Result<StatsConfig, ConfigError> {
+    pub(crate) fn stats(&mut self) -> Result<StatsConfig, ConfigError> {
         self.check_keys("STATS", STATS_KEYS)?;
         let s = self.section("STATS");
         let interval = s.integer("interval", 30, u64::MAX)?;
@@ -577,7 +592,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn log(&mut self) -> Result<LogConfig, ConfigError> {
+    pub(crate) fn log(&mut self) -> Result<LogConfig, ConfigError> {
         self.check_keys("LOG", LOG_META_KEYS)?;
         let mut log = LogConfig {
             buffer_size: self.section("LOG").integer("buffer_size", 0, u64::MAX)? as usize,
@@ -644,21 +659,21 @@ impl<'a> Reader<'a> {
 }
 
 /// One section of a document, with ocean's value conversions.
-struct Section<'a> {
-    document: &'a IniDocument,
-    name: &'a str,
+pub(crate) struct Section<'a> {
+    pub(crate) document: &'a IniDocument,
+    pub(crate) name: &'a str,
 }
 
 impl Section<'_> {
-    fn string(&self, key: &str) -> Option<&str> {
+    pub(crate) fn string(&self, key: &str) -> Option<&str> {
         self.document.get(self.name, key)
     }
 
-    fn required(&self, key: &str) -> Result<&str, ConfigError> {
+    pub(crate) fn required(&self, key: &str) -> Result<&str, ConfigError> {
         self.string(key).ok_or_else(|| ConfigError::Missing { section: self.name.to_string(), key: key.to_string() })
     }
 
-    fn bad(&self, key: &str, reason: impl Into<String>) -> ConfigError {
+    pub(crate) fn bad(&self, key: &str, reason: impl Into<String>) -> ConfigError {
         ConfigError::BadValue {
             section: self.name.to_string(),
             key: key.to_string(),
@@ -668,7 +683,7 @@ impl Section<'_> {
         }
     }
 
-    fn optional_boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+    pub(crate) fn optional_boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
         match self.string(key) {
             None => Ok(None),
             Some(text) => parse_bool(text)
@@ -677,11 +692,11 @@ impl Section<'_> {
         }
     }
 
-    fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+    pub(crate) fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         Ok(self.optional_boolean(key)?.unwrap_or(default))
     }
 
-    fn integer(&self, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+    pub(crate) fn integer(&self, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
         match self.string(key) {
             None => Ok(default),
             Some(text) => match parse_integer(text) {
@@ -693,7 +708,7 @@ impl Section<'_> {
         }
     }
 
-    fn required_integer(&self, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+    pub(crate) fn required_integer(&self, key: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
         self.required(key)?;
         self.integer(key, default, max)
     }

@@ -7,21 +7,25 @@
 //!   (the crate assembles the file and the `-O` overrides);
 //! - [`dht`] turns the sections into a typed [`DhtNodeConfig`], strictly:
 //!   an unknown key in a section the node reads, a missing mandatory key or
-//!   a malformed value is a [`ConfigError`] naming `Section.key`.
+//!   a malformed value is a [`ConfigError`] naming `Section.key`;
+//! - [`dhtdump`] does the same for the dhtdump sidecar's config
+//!   ([`DhtDumpConfig`]).
 //!
 //! Every error displays as one line, so `dhtnode` can print it and exit, as
 //! the original does.
 
 pub mod dht;
+pub mod dhtdump;
 pub mod ini;
 
 use std::path::PathBuf;
 
 pub use dht::{
-    AllowOutOfRange, DhtNodeConfig, LogConfig, LogLayout, LogLevel, LoggerConfig, MemoryConfig,
+    AllowOutOfRange, DhtNodeConfig, DumpConfig, LogConfig, LogLayout, LogLevel, LoggerConfig, MemoryConfig,
     PerformanceConfig, ServerConfig, StatsConfig, UnixSocketConfig, VersionConfig,
     EMBEDDED_DEFAULT_INI,
 };
+pub use dhtdump::{DhtDumpConfig, DhtTarget, DumpCycleConfig};
 pub use ini::{IniDocument, IniError, OceanIni, Override, Overrides};
 
 /// Why a configuration cannot be used; the node refuses to start with it.

@@ -11,8 +11,7 @@ use crate::node::DhtNode;
 /// Applies a RemoveChannel.
 pub fn apply(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) {
     let Some(channel) = channel_name(arg.channel, out) else { return };
-    if let Some(entry) = node.channels.remove(channel) {
-        let stats = entry.storage.stats();
+    if let Some(stats) = node.remove_channel(channel) {
         node.counters.action(Action::Deleted, stats.records, stats.reported_bytes);
         tracing::info!(target: "shoal.request", "removed channel '{channel}' ({} records)", stats.records);
     }
