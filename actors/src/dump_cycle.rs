@@ -75,7 +75,7 @@ impl Dumper {
                     written += 1;
                     tracing::info!(
                         target: "dhtnode.storage.DumpManager",
-                        "Finished dumping channel '{name}' to disk, took {:.2}s, wrote {} records, {} bytes",
+                        "Finished dumping channel '{name}' to disk, took {:.3}s, wrote {} records, {} bytes",
                         channel_started.elapsed().as_secs_f64(),
                         summary.records,
                         summary.bytes

@@ -181,7 +181,7 @@ fn load_file(
     report(name, &counts, read);
     tracing::info!(
         target: "dhtnode.storage.DumpManager",
-        "Finished loading channel '{name}' from disk, took {:.2}s, read {} bytes, {} records in channel",
+        "Finished loading channel '{name}' from disk, took {:.3}s, read {} bytes, {} records in channel",
         started.elapsed().as_secs_f64(),
         reader.offset(),
         channel.stats().records

@@ -1,6 +1,8 @@
 //! Listen: after Ok, every record later written to the channel (key and
-//! current value), until the channel is removed (then an empty key and value
-//! end the stream) or the client disconnects.
+//! current value, empty if it was removed meanwhile), until the channel is
+//! removed (then an empty key and value end the stream and the connection
+//! takes requests again) or the client disconnects. Removals and PutBatch
+//! writes are not forwarded, as in the original.
 //!
 //! Pending keys are sent as soon as the listener wakes, all of them in one
 //! write; `write_flush_ms` is thus an upper bound on the delay rather than
@@ -55,12 +57,18 @@ pub async fn stream(entry: Arc<ChannelEntry>, io: &mut ClientIo) -> Result<(), C
                 let storage = &registration.entry.storage;
                 let (mut records, mut bytes) = (0, 0);
                 for key in keys {
-                    storage.get(key, |value| {
-                        put_array(&mut io.output, &format_hex_key(key));
+                    // A record removed since it was queued goes out with an
+                    // empty value, as the original sends it.
+                    put_array(&mut io.output, &format_hex_key(key));
+                    let len = storage.get(key, |value| {
                         put_array(&mut io.output, value);
-                        records += 1;
-                        bytes += value.len() as u64;
+                        value.len()
                     });
+                    if len.is_none() {
+                        put_array(&mut io.output, b"");
+                    }
+                    records += 1;
+                    bytes += len.unwrap_or(0) as u64;
                 }
                 io.node.counters.action(Action::Forwarded, records, bytes);
             }
