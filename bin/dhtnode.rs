@@ -85,6 +85,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         config.memory.bnum,
     ));
 
+    node.redistribution.set_memory_multiplier(config.performance.redist_memory_limit_mulitplier);
     let data_dir = config.server.data_dir.clone();
     let rules = LoadRules {
         range,

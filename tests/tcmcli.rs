@@ -29,7 +29,7 @@ fn export_import_round_trips_the_originals_dump() {
     let mut lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 100);
     lines.sort();
-    assert_eq!(lines[5], "0000000000000005:////////////////////////////");
+    assert_eq!(lines[5], "0000000000000005://////////////////////////8=");
 
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.tcm");

@@ -7,12 +7,15 @@
 //!   [`channels::ChannelRegistry`], limits and [`counters`].
 //! - [`stats::Stats`] writes stats.log lines from the counters.
 //! - [`config`] reads the original's config.ini; [`logging`] writes root.log.
+//! - [`dhtdump::DumpCycle`] is the dhtdump sidecar's actor: periodic dumps
+//!   of a running node into `.tcm` files over the legacy protocol.
 
 #![warn(missing_docs)]
 
 pub mod channels;
 pub mod connection;
 pub mod control;
+pub mod dhtdump;
 pub mod dump_cycle;
 pub mod counters;
 pub mod listener;
@@ -20,6 +23,7 @@ pub mod listeners;
 pub mod load;
 pub mod node;
 pub mod process;
+pub mod redistribution;
 pub mod request;
 pub mod stats;
 pub mod config;

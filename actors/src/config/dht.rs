@@ -926,13 +926,22 @@ batch_size          = 65535
         let c = DhtNodeConfig::from_ini_str(&minimal(
             "",
             "[PidLock]\npath = etc/pid.lock\nwhatever = 1\n[VERSION]\nfoo = bar\n\
-             [UNIX_SOCKET]\npath = app.socket\nmode = 0600\n[Dump]\nperiod_s = 1\n",
+             [UNIX_SOCKET]\npath = app.socket\nmode = 0600\n[Elsewhere]\nperiod_s = 1\n",
         ))
         .unwrap();
         assert_eq!(c.pid_lock, Some(PathBuf::from("etc/pid.lock")));
         assert_eq!(c.unix_socket.path, Some(PathBuf::from("app.socket")));
         assert_eq!(c.unix_socket.mode, Some(0o600));
-        assert!(c.warnings.iter().any(|w| w.contains("[Dump]")), "{:?}", c.warnings);
+        assert!(c.warnings.iter().any(|w| w.contains("[Elsewhere]")), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn the_dump_section_sets_the_period_and_refuses_unknown_keys() {
+        let c = DhtNodeConfig::from_ini_str(&minimal("", "[Dump]\nperiod_s = 300\n")).unwrap();
+        assert_eq!(c.dump.period_s, 300);
+        assert_eq!(DhtNodeConfig::from_ini_str(&minimal("", "")).unwrap().dump.period_s, 0);
+        let error = DhtNodeConfig::from_ini_str(&minimal("", "[Dump]\nperiod = 1\n")).unwrap_err().to_string();
+        assert!(error.contains("Dump.period"), "{error}");
     }
 
     #[test]

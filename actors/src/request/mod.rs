@@ -4,7 +4,8 @@
 //! connection's input buffer, and its reply is appended to the output buffer.
 //! A streaming request (Listen, GetAll, GetAllKeys, GetAllFilter) validates
 //! its arguments here, then returns a [`Streaming`] that owns what it needs
-//! and runs on the connection until it ends.
+//! and runs on the connection until it ends. Redistribute uses the same
+//! path: its reply comes only after the records have been moved.
 
 mod exists;
 mod get;
@@ -52,6 +53,8 @@ pub enum Streaming {
     Listen(Arc<ChannelEntry>),
     /// GetAll, GetAllKeys, GetAllFilter: one pass over a channel.
     Scan(Scan),
+    /// Redistribute: moves records to other nodes, then sends the status.
+    Redistribute(crate::redistribution::Redistribution),
 }
 
 impl Streaming {
@@ -60,6 +63,7 @@ impl Streaming {
         match self {
             Streaming::Listen(channel) => listen::stream(channel, io).await,
             Streaming::Scan(scan) => scan.stream(io).await,
+            Streaming::Redistribute(work) => redistribute::stream(work, io).await,
         }
     }
 }
@@ -84,7 +88,7 @@ pub fn handle(request: Request<'_>, node: &DhtNode, out: &mut BytesMut) -> Resul
         Request::GetAll(arg) => Ok(get_all::start(arg, node, out)),
         Request::GetAllKeys(arg) => Ok(get_all_keys::start(arg, node, out)),
         Request::GetAllFilter(args) => Ok(get_all_filter::start(args, node, out)),
-        Request::Redistribute(args) => Ok(done(redistribute::apply(args, out))),
+        Request::Redistribute(args) => Ok(redistribute::start(args, node, out)),
         Request::PutBatch(args) => put_batch::apply(args, node, out).map(done),
     }
 }

@@ -1,20 +1,36 @@
-//! Redistribute: not served yet. The request is read whole (so the
-//! connection stays usable) and answered Error, the status the original
-//! gives when it cannot start a redistribution; moving records to other
-//! nodes comes with the persistence work (issue "dhtnode persistence").
+//! Redistribute: the node takes a new hash range and moves the records it no
+//! longer owns to the nodes listed in the request (see
+//! [`crate::redistribution`] for the engine). Refusals (another
+//! redistribution running, invalid or empty ranges, config.ini not writable)
+//! are answered Error at once; otherwise the status Ok is sent only when the
+//! whole redistribution has finished, as the original does.
 
 use bytes::BytesMut;
 use shoal_protocol::legacy::request::RedistributeArgs;
 use shoal_protocol::legacy::Status;
 
-use super::status;
+use super::{status, Outcome, Streaming};
+use crate::connection::{ClientIo, ConnectionError};
+use crate::node::DhtNode;
+use crate::redistribution::{self, Redistribution};
 
-/// Answers a Redistribute.
-pub fn apply(args: RedistributeArgs, out: &mut BytesMut) {
-    tracing::warn!(
-        target: "shoal.request",
-        "Redistribute to {} nodes refused: not supported by this version",
-        args.targets.len()
-    );
-    status(out, Status::Error);
+/// Validates a Redistribute and switches the node to its new range; the
+/// records are moved by the returned stream.
+pub fn start(args: RedistributeArgs, node: &DhtNode, out: &mut BytesMut) -> Outcome {
+    match redistribution::begin(args, node) {
+        Ok(work) => Outcome::Stream(Streaming::Redistribute(work)),
+        Err(_) => {
+            status(out, Status::Error);
+            Outcome::Done
+        }
+    }
+}
+
+/// Moves the records, then replies Ok. The client's socket is not read
+/// meanwhile; if the client has gone, the redistribution still completes.
+pub async fn stream(work: Redistribution, io: &mut ClientIo) -> Result<(), ConnectionError> {
+    let node = std::sync::Arc::clone(&io.node);
+    work.run(&node).await;
+    status(&mut io.output, Status::Ok);
+    io.flush().await
 }

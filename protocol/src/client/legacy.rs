@@ -234,8 +234,40 @@ impl LegacyClient {
 
     /// Every record of a channel.
     pub async fn get_all(&mut self, channel: &str) -> Result<Vec<Record>, ClientError> {
+        let mut out = Vec::new();
+        self.get_all_with(channel, |key, value| {
+            out.push((key, value.to_vec()));
+            Ok::<(), ClientError>(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Every record of a channel, handed to `f` as it arrives instead of
+    /// collected, so that a whole channel (dhtdump's case) never has to fit
+    /// in memory. An error from `f` stops reading; the connection is then in
+    /// the middle of the reply and must be dropped.
+    pub async fn get_all_with<E: From<ClientError>>(
+        &mut self,
+        channel: &str,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut batches = self.get_all_batches(channel).await?;
+        while let Some(batch) = batches.next_batch().await? {
+            for (key, value) in &batch {
+                f(*key, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a GetAll whose records are read one reply batch at a time,
+    /// for callers that must await between batches (to hand them to a
+    /// writer thread, say).
+    pub async fn get_all_batches(&mut self, channel: &str) -> Result<RecordBatches<'_>, ClientError> {
         self.send(&Request::GetAll(ChannelArg { channel: channel.as_bytes() })).await?;
-        self.batches(2).await
+        self.status().await?;
+        Ok(RecordBatches { client: self, done: false })
     }
 
     /// Every key of a channel.
@@ -301,6 +333,39 @@ impl LegacyClient {
         self.send(&Request::Listen(ChannelArg { channel: channel.as_bytes() })).await?;
         self.status().await?;
         Ok(ListenStream { client: self })
+    }
+}
+
+/// The reply of a GetAll, read a batch at a time (see
+/// [`LegacyClient::get_all_batches`]).
+pub struct RecordBatches<'a> {
+    client: &'a mut LegacyClient,
+    done: bool,
+}
+
+impl RecordBatches<'_> {
+    /// The records of the next batch the node sent, or `None` once the
+    /// node ended the reply. Empty batches are skipped.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Record>>, ClientError> {
+        while !self.done {
+            let batch = self.client.array().await?;
+            if batch.is_empty() {
+                self.done = true;
+                break;
+            }
+            let decompressed = batch::decompress(&batch, MAX_ARRAY)?;
+            let records = batch::records(&decompressed, 2)?
+                .into_iter()
+                .map(|record| {
+                    let value = record.get(1).map_or_else(Vec::new, |v| v.to_vec());
+                    Ok((parse_key(record[0])?, value))
+                })
+                .collect::<Result<Vec<Record>, ClientError>>()?;
+            if !records.is_empty() {
+                return Ok(Some(records));
+            }
+        }
+        Ok(None)
     }
 }
 

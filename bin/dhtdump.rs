@@ -1,0 +1,119 @@
+//! dhtdump: the sidecar that periodically writes a running DHT node's
+//! channels to `.tcm` files, a drop-in replacement for the original dhtdump
+//! (same command line, same config.ini, same files and log lines).
+//!
+//! `dhtdump -c etc/config.ini` runs forever, dumping every `[Dump]
+//! period_s`; `dhtdump -c etc/config.ini --oneshot` dumps once, at once, and
+//! exits 0 when every channel was written (the original never exits). The
+//! work is done by [`shoal_actors::dhtdump::DumpCycle`].
+//!
+//! Exit status: 0 after a one-shot dump or when stopped by SIGINT/SIGTERM in
+//! cyclic mode; 1 for a config or start-up error, and when a one-shot run
+//! is interrupted by a signal before its dump completed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use actix::prelude::*;
+use anyhow::Context as _;
+use clap::Parser;
+use shoal_actors::config::DhtDumpConfig;
+use shoal_actors::dhtdump::DumpCycle;
+use shoal_actors::logging::reopen_on_sighup;
+
+/// Command line, as the original's.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dhtdump",
+    version,
+    about = "Iterates over all channels of a DHT node, dumping the data to disk (swarm dhtdump compatible)"
+)]
+struct Args {
+    /// The dhtdump config.ini (required, as in the original).
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// Override a config value: `-O Section.key=value` (repeatable).
+    #[arg(short = 'O', long = "override-config")]
+    overrides: Vec<String>,
+    /// Warn about unknown config keys instead of refusing to start.
+    #[arg(long = "loose-config-parsing")]
+    loose_config_parsing: bool,
+    /// One-shot mode: dump every channel once, immediately, then exit.
+    #[arg(short = 'o', long = "oneshot")]
+    oneshot: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("dhtdump: {error:#}");
+            tracing::error!(target: "dhtnode.dhtdump.main", "{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<i32> {
+    let config = DhtDumpConfig::load_with(&args.config, &args.overrides, args.loose_config_parsing)?;
+    let log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
+        .context("cannot set up logging")?;
+    for warning in &config.warnings {
+        tracing::warn!(target: "dhtnode.dhtdump.main", "config: {warning}");
+    }
+    // The original requires the directory (normally the node's own data
+    // directory) to exist rather than writing dumps where no node looks.
+    let data_dir = &config.dump.data_dir;
+    if !data_dir.is_dir() {
+        anyhow::bail!(
+            "data directory {} (Dump.data_dir) does not exist; create it or point Dump.data_dir at the node's data directory",
+            data_dir.display()
+        );
+    }
+    let _pid_lock = match &config.pid_lock {
+        Some(path) => Some(shoal_actors::process::PidLock::acquire(path)?),
+        None => None,
+    };
+
+    let system = System::new();
+    let oneshot = args.oneshot;
+    system.block_on(async {
+        actix_rt::spawn(reopen_on_sighup(log.reopen_handle()));
+        actix_rt::spawn(stop_on_signal(oneshot));
+        DumpCycle::new(&config, oneshot).start();
+    });
+    tracing::info!(
+        target: "dhtnode.dhtdump.main",
+        "Starting dhtdump{}: node {}:{}, data directory {}",
+        if oneshot { " (one-shot)" } else { "" },
+        config.dht.address,
+        config.dht.port,
+        data_dir.display()
+    );
+    println!("dhtdump: dumping {}:{} into {}", config.dht.address, config.dht.port, data_dir.display());
+    // Dropping the system (inside run_with_code) ends a dump in progress:
+    // its writer sees the records stop and removes the temporary file.
+    let code = system.run_with_code().context("event loop failed")?;
+    tracing::info!(target: "dhtnode.dhtdump.main", "Exiting with return code {code}");
+    Ok(code)
+}
+
+/// Stops dhtdump on SIGINT or SIGTERM, abandoning a dump in progress.
+async fn stop_on_signal(oneshot: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        tracing::error!(target: "dhtnode.dhtdump.main", "cannot install signal handlers");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(target: "dhtnode.dhtdump.main", "{name} received. Shutting down.");
+    // A one-shot run that did not finish has not done its job.
+    System::current().stop_with_code(if oneshot { 1 } else { 0 });
+}
