@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use shoal_storage::dht::ChannelCursor;
 use shoal_storage::dump::files::{move_to_deleted, write_dump};
+use shoal_storage::dump::format::encode_record;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
@@ -51,20 +52,19 @@ impl Dumper {
             tracing::info!(target: "dhtnode.storage.DumpManager", "Dumping channel '{name}' to disk");
             let result = write_dump(&self.dir, &name, |writer| {
                 let mut cursor = ChannelCursor::new();
-                let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
+                let mut batch = Vec::with_capacity(COPY_BATCH + 64 * 1024);
                 loop {
-                    let mut size = 0;
+                    let mut records = 0;
                     let more = cursor.next_batch(&entry.storage, |key, value| {
-                        if size >= COPY_BATCH {
+                        if batch.len() >= COPY_BATCH {
                             return false;
                         }
-                        size += value.len() + 32;
-                        batch.push((key, value.to_vec()));
+                        encode_record(&mut batch, key, value);
+                        records += 1;
                         true
                     });
-                    for (key, value) in batch.drain(..) {
-                        writer.record(key, &value)?;
-                    }
+                    writer.encoded_records(&batch, records)?;
+                    batch.clear();
                     if !more {
                         return Ok(());
                     }

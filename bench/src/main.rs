@@ -48,6 +48,25 @@ struct Args {
     /// Channel name.
     #[arg(long, default_value = "bench")]
     channel: String,
+    /// Fill with incompressible values derived from each key (the same bytes
+    /// bench/run gives redis), instead of one repeated byte.
+    #[arg(long)]
+    random_values: bool,
+}
+
+/// The value bench/run stores under `key` with --random-values: xorshift64
+/// output seeded from the key, so the peer can be given identical records.
+fn keyed_value(key: u64, len: usize) -> Vec<u8> {
+    let mut x = key.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
+    let mut value = Vec::with_capacity(len + 8);
+    while value.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        value.extend_from_slice(&x.to_le_bytes());
+    }
+    value.truncate(len);
+    value
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,6 +105,9 @@ async fn run(args: Args) -> anyhow::Result<f64> {
                     Op::Put | Op::Get => rng % args.keyspace,
                 };
                 match args.op {
+                    Op::Fill if args.random_values => {
+                        client.put(&args.channel, key, &keyed_value(key, args.value_size)).await?
+                    }
                     Op::Put | Op::Fill => client.put(&args.channel, key, &value).await?,
                     Op::Get => {
                         client.get(&args.channel, key).await?;

@@ -98,13 +98,6 @@ impl Channel {
         })
     }
 
-    pub(crate) fn shard_keys(&self, shard: usize) -> Vec<u64> {
-        self.shards[shard]
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .keys()
-    }
-
     pub(crate) fn shard_count(&self) -> usize {
         self.shards.len()
     }

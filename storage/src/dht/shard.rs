@@ -21,7 +21,7 @@ const LEN_PREFIX: usize = 4;
 
 /// Where a value lives: its slab and the offset of its length prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Place {
+pub(crate) struct Place {
     slab: u32,
     offset: u32,
 }
@@ -35,6 +35,19 @@ pub(crate) struct Shard {
     value_bytes: u64,
     /// Bytes in the slabs no longer referenced by the index.
     garbage: usize,
+    /// Number of writes so far: a scan that took a snapshot of the places
+    /// can trust them while this has not moved.
+    changes: u64,
+}
+
+/// The keys of a shard and where their values were, in slab order, at one
+/// moment (see [`Shard::snapshot`]).
+#[derive(Debug, Default)]
+pub(crate) struct ShardSnapshot {
+    /// The shard's change count when the snapshot was taken.
+    pub(crate) changes: u64,
+    /// (key, place), ordered by place.
+    pub(crate) entries: Vec<(u64, Place)>,
 }
 
 /// What a write replaced, so that the channel can keep its totals.
@@ -54,6 +67,7 @@ impl Shard {
 
     /// Stores `value` under `key`, replacing any older value.
     pub(crate) fn put(&mut self, key: u64, value: &[u8]) -> Replaced {
+        self.changes += 1;
         let place = self.append(value);
         let replaced = match self.index.insert(key, place) {
             None => Replaced::Nothing,
@@ -71,6 +85,7 @@ impl Shard {
 
     /// Removes `key`; returns the removed value's length.
     pub(crate) fn remove(&mut self, key: u64) -> Option<u64> {
+        self.changes += 1;
         let place = self.index.remove(&key)?;
         let len = self.value_len(place);
         self.forget(len);
@@ -89,9 +104,31 @@ impl Shard {
         self.index.contains_key(&key)
     }
 
-    /// All keys, for a scan that then fetches values a batch at a time.
-    pub(crate) fn keys(&self) -> Vec<u64> {
-        self.index.keys().copied().collect()
+    /// Every key and its value's place, for a scan that then fetches values a
+    /// batch at a time. They come in slab order, so the scan reads memory
+    /// sequentially instead of jumping around.
+    pub(crate) fn snapshot(&self) -> ShardSnapshot {
+        let mut entries: Vec<(u64, Place)> = self.index.iter().map(|(&key, &place)| (key, place)).collect();
+        entries.sort_unstable_by_key(|&(_, place)| u64::from(place.slab) << 32 | u64::from(place.offset));
+        ShardSnapshot { changes: self.changes, entries }
+    }
+
+    /// Calls `f` with the value of `key`, which was at `place` when the
+    /// snapshot with `changes` was taken: read straight from there if the
+    /// shard has not changed since, else looked up again.
+    pub(crate) fn get_snapshotted<R>(
+        &self,
+        changes: u64,
+        key: u64,
+        place: Place,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
+        if changes == self.changes {
+            debug_assert_eq!(self.index.get(&key), Some(&place), "an unchanged shard moved a value");
+            Some(f(self.value(place)))
+        } else {
+            self.get(key, f)
+        }
     }
 
     /// Sum of value lengths (for debug checks of the channel's totals).

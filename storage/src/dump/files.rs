@@ -26,8 +26,9 @@ pub const TEMP_SUFFIX: &str = ".dumping";
 /// Subdirectory holding the dumps of removed channels (never loaded).
 pub const DELETED_DIR: &str = "deleted";
 
-/// Write buffer of a dump: large sequential writes.
-const WRITE_BUFFER: usize = 4 << 20;
+/// Write buffer of a dump, for callers that write record by record; callers
+/// that hand over larger chunks bypass it (no extra copy).
+const WRITE_BUFFER: usize = 256 << 10;
 
 /// What a finished dump wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
