@@ -102,17 +102,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
 
 /// Stops dhtdump on SIGINT or SIGTERM, abandoning a dump in progress.
 async fn stop_on_signal(oneshot: bool) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        tracing::error!(target: "dhtnode.dhtdump.main", "cannot install signal handlers");
-        return;
-    };
-    let name = tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    };
+    let Some(name) = shoal_actors::process::stop_signal().await else { return };
     tracing::info!(target: "dhtnode.dhtdump.main", "{name} received. Shutting down.");
     // A one-shot run that did not finish has not done its job.
     System::current().stop_with_code(if oneshot { 1 } else { 0 });

@@ -157,17 +157,7 @@ fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener>
 
 /// Stops the node on SIGINT or SIGTERM, as the original does.
 async fn stop_on_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        tracing::error!(target: "dhtnode.main", "cannot install signal handlers");
-        return;
-    };
-    let name = tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    };
+    let Some(name) = shoal_actors::process::stop_signal().await else { return };
     tracing::info!(target: "dhtnode.main", "{name} received. Shutting down.");
     System::current().stop();
 }

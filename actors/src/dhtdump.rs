@@ -182,17 +182,7 @@ impl DumpCycle {
 
     fn write_stats_line(&mut self) {
         let line = self.stats.lock().unwrap_or_else(|p| p.into_inner()).line();
-        if let Some(parent) = self.stats_file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.stats_file)
-            .and_then(|mut file| io::Write::write_all(&mut file, format!("{line}\n").as_bytes()));
-        if let Err(error) = written {
-            tracing::error!(target: LOG_MAIN, "cannot write {}: {error}", self.stats_file.display());
-        }
+        crate::stats::append_line(&self.stats_file, &line);
     }
 }
 
@@ -201,12 +191,7 @@ impl Actor for DumpCycle {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         if !self.oneshot {
-            // Lines fall on wall-clock multiples of the interval, as the
-            // original's stats timer.
-            let interval_ms = self.stats_interval.as_millis().max(1) as i64;
-            let now_ms = chrono::Local::now().timestamp_millis();
-            let first = Duration::from_millis((interval_ms - now_ms.rem_euclid(interval_ms)) as u64);
-            ctx.run_later(first, |cycle, ctx| {
+            ctx.run_later(crate::stats::until_next_tick(self.stats_interval), |cycle, ctx| {
                 cycle.write_stats_line();
                 ctx.run_interval(cycle.stats_interval, |cycle, _| cycle.write_stats_line());
             });

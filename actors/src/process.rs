@@ -51,6 +51,22 @@ impl PidLock {
     }
 }
 
+/// Waits for SIGINT or SIGTERM and returns the signal's name; `None` if the
+/// handlers cannot be installed (logged under `target`).
+pub async fn stop_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        tracing::error!(target: "shoal.process", "cannot install signal handlers");
+        return None;
+    };
+    Some(tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    })
+}
+
 /// Locks all current and future memory of the process in RAM.
 pub fn lock_memory() -> Result<(), ProcessError> {
     use nix::sys::mman::{mlockall, MlockAllFlags};

@@ -121,26 +121,39 @@ impl Stats {
 
     fn write_line(&mut self) {
         let line = self.line();
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .and_then(|mut file| writeln!(file, "{line}"));
-        if let Err(error) = written {
-            tracing::error!(target: "shoal.stats", "cannot write {}: {error}", self.path.display());
-        }
+        append_line(&self.path, &line);
     }
+}
+
+/// Appends one line to a stats file, opened for this line only (so that
+/// logrotate can move the file at any time); failures are logged.
+pub fn append_line(path: &std::path::Path, line: &str) {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(error) = written {
+        tracing::error!(target: "shoal.stats", "cannot write {}: {error}", path.display());
+    }
+}
+
+/// Time until the next wall-clock multiple of `interval`: stats lines fall
+/// on :00, :30, ... as the original's do.
+pub fn until_next_tick(interval: Duration) -> Duration {
+    let interval_ms = interval.as_millis().max(1) as i64;
+    let now_ms = chrono::Local::now().timestamp_millis();
+    Duration::from_millis((interval_ms - now_ms.rem_euclid(interval_ms)) as u64)
 }
 
 impl Actor for Stats {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Like the original, lines fall on wall-clock multiples of the interval.
-        let interval_ms = self.interval.as_millis().max(1) as i64;
-        let now_ms = chrono::Local::now().timestamp_millis();
-        let first = Duration::from_millis((interval_ms - now_ms.rem_euclid(interval_ms)) as u64);
-        ctx.run_later(first, |stats, ctx| {
+        ctx.run_later(until_next_tick(self.interval), |stats, ctx| {
             stats.write_line();
             ctx.run_interval(stats.interval, |stats, _| stats.write_line());
         });

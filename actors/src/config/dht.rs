@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::ini::{self, IniDocument, OceanIni, Override, Overrides};
+use super::ini::{IniDocument, OceanIni, Override, Overrides};
 use super::ConfigError;
 
 /// The configuration `dhtnode` runs with when no `--config` is given: a
@@ -394,12 +394,7 @@ impl DhtNodeConfig {
 
     /// [`load`](Self::load) with the choice of loose parsing.
     pub fn load_with(path: &Path, overrides: &[String], loose: bool) -> Result<Self, ConfigError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let text = String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            source: ini::parse_bytes(e.as_bytes()).expect_err("not UTF-8"),
-        })?;
+        let text = super::read_config_text(path)?;
         let document = assemble(&text, overrides)?;
         Self::from_document(&document, loose)
     }
@@ -1104,7 +1099,7 @@ batch_size          = 65535
 
     #[test]
     fn apply_override_edits_a_document() {
-        let mut document = ini::parse(&minimal("", ""));
+        let mut document = super::super::ini::parse(&minimal("", ""));
         apply_override(&mut document, "Server.port = 1").unwrap();
         assert_eq!(document.get("Server", "port"), Some("1"));
         assert!(apply_override(&mut document, "nonsense").is_err());

@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use super::dht::{assemble, Reader, LOOSE_SECTIONS, STATS_KEYS};
-use super::ini::{self, IniDocument};
+use super::ini::IniDocument;
 use super::{ConfigError, LogConfig, StatsConfig};
 
 /// The whole configuration of a dhtdump process.
@@ -99,12 +99,7 @@ impl DhtDumpConfig {
 
     /// [`load`](Self::load) with the choice of loose parsing.
     pub fn load_with(path: &Path, overrides: &[String], loose: bool) -> Result<Self, ConfigError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let text = String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            source: ini::parse_bytes(e.as_bytes()).expect_err("not UTF-8"),
-        })?;
+        let text = super::read_config_text(path)?;
         Self::from_ini_str_with(&text, overrides, loose)
     }
 

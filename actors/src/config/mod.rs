@@ -113,6 +113,15 @@ pub enum ConfigError {
     Assemble(#[from] config::ConfigError),
 }
 
+/// Reads a config file as text; errors name the file.
+pub(crate) fn read_config_text(path: &std::path::Path) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    String::from_utf8(bytes).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        source: ini::parse_bytes(e.as_bytes()).expect_err("not UTF-8"),
+    })
+}
+
 /// ` (line N)` when the line is known.
 fn at_line(line: Option<usize>) -> String {
     match line {
