@@ -29,8 +29,7 @@ async fn sighup_reopens_the_log_and_sigterm_stops_cleanly() {
     let root_log = node.dir().join("log/root.log");
     node.wait_for_log("Starting DHT node");
     std::fs::rename(&root_log, node.dir().join("log/root.log.1")).unwrap();
-    let pid = node.pid().to_string();
-    assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    common::send_signal(node.pid(), nix::sys::signal::Signal::SIGHUP);
     // The node survives SIGHUP and writes new lines to a fresh root.log.
     let mut client = node.client().await;
     client.put("after_rotation", 1, b"v").await.unwrap();

@@ -100,7 +100,7 @@ impl DhtDump {
 
     /// Sends SIGTERM and waits for the exit status.
     fn terminate(&mut self) -> ExitStatus {
-        signal(&self.child, "-TERM");
+        common::send_signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
         self.wait_exit()
     }
 }
@@ -110,11 +110,6 @@ impl Drop for DhtDump {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill").arg(name).arg(child.id().to_string()).status().expect("kill runs");
-    assert!(sent.success());
 }
 
 /// Starts the dhtdump binary in `dir` with `-c etc/config.ini` and `args`.

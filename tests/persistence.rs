@@ -157,3 +157,41 @@ async fn kill_during_a_dump_leaves_the_previous_dump_loadable() {
     assert_eq!(client.get_channel_size("big").await.unwrap().records, RECORDS);
     node.wait_for_log("Unfinished dump file found");
 }
+
+/// Starts a node owning the even keys (bit-reversed lower half) on a dump
+/// holding keys 1 (odd) and 2 (even), with `allow_out_of_range = rule`.
+fn start_ranged(rule: &str) -> Node {
+    let dump = handmade_dump(&[(b"0000000000000001", b"odd"), (b"0000000000000002", b"even")]);
+    let memory = format!("lock_memory = false\nallow_out_of_range = {rule}\nbatch_size = 65535");
+    Node::start_with_files_and_config(&[("data/ranged.tcm", dump)], |port| {
+        common::config_ini_with_range(port, (0, 0x7fff_ffff_ffff_ffff), &memory, "")
+    })
+}
+
+#[tokio::test]
+async fn out_of_range_records_follow_allow_out_of_range() {
+    let node = start_ranged("load");
+    assert_eq!(node.client().await.get_channel_size("ranged").await.unwrap().records, 2);
+    let node = start_ranged("ignore");
+    let mut client = node.client().await;
+    assert_eq!(client.get("ranged", 1).await.unwrap(), None);
+    assert_eq!(client.get("ranged", 2).await.unwrap(), Some(b"even".to_vec()));
+    node.wait_for_log("Found 1 out-of-range keys");
+}
+
+#[test]
+fn a_fatal_out_of_range_record_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    let dump = handmade_dump(&[(b"0000000000000002", b"even"), (b"0000000000000001", b"odd")]);
+    std::fs::write(dir.path().join("data/ranged.tcm"), dump).unwrap();
+    let memory = "lock_memory = false\nallow_out_of_range = fatal";
+    let config = common::config_ini_with_range(common::free_port(), (0, 0x7fff_ffff_ffff_ffff), memory, "");
+    std::fs::write(dir.path().join("etc/config.ini"), config).unwrap();
+    let output = common::spawn(dir.path(), &["--config", "etc/config.ini"]).wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("0000000000000001") && stderr.contains("fatal"), "{stderr}");
+}

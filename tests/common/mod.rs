@@ -189,7 +189,7 @@ impl Node {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        send_signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
         self.child.wait().expect("node exits")
     }
 }
@@ -199,6 +199,12 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` to process `pid` (no `kill` binary needed).
+pub fn send_signal(pid: u32, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pids fit in i32"));
+    nix::sys::signal::kill(pid, signal).expect("signal sent");
 }
 
 /// Path of the dhtnode binary cargo built for the tests.
