@@ -20,6 +20,7 @@ use clap::Parser;
 use shoal_actors::config::DhtDumpConfig;
 use shoal_actors::dhtdump::DumpCycle;
 use shoal_actors::logging::reopen_on_sighup;
+use shoal_actors::process::stop_signal;
 
 /// Command line, as the original's.
 #[derive(Debug, Parser)]
@@ -80,10 +81,19 @@ fn run(args: Args) -> anyhow::Result<i32> {
     let system = System::new();
     let oneshot = args.oneshot;
     system.block_on(async {
-        actix_rt::spawn(reopen_on_sighup(log.reopen_handle()));
-        actix_rt::spawn(stop_on_signal(oneshot));
+        // Signal handlers first: a signal right after start-up is handled.
+        let reopen = reopen_on_sighup(log.reopen_handle()).context("cannot handle SIGHUP")?;
+        actix_rt::spawn(reopen);
+        let stop = stop_signal().context("cannot handle SIGINT/SIGTERM")?;
+        actix_rt::spawn(async move {
+            let name = stop.await;
+            tracing::info!(target: "dhtnode.dhtdump.main", "{name} received. Shutting down.");
+            // A one-shot run that did not finish has not done its job.
+            System::current().stop_with_code(if oneshot { 1 } else { 0 });
+        });
         DumpCycle::new(&config, oneshot).start();
-    });
+        anyhow::Ok(())
+    })?;
     tracing::info!(
         target: "dhtnode.dhtdump.main",
         "Starting dhtdump{}: node {}:{}, data directory {}",
@@ -100,10 +110,3 @@ fn run(args: Args) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// Stops dhtdump on SIGINT or SIGTERM, abandoning a dump in progress.
-async fn stop_on_signal(oneshot: bool) {
-    let Some(name) = shoal_actors::process::stop_signal().await else { return };
-    tracing::info!(target: "dhtnode.dhtdump.main", "{name} received. Shutting down.");
-    // A one-shot run that did not finish has not done its job.
-    System::current().stop_with_code(if oneshot { 1 } else { 0 });
-}

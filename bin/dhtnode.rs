@@ -18,6 +18,7 @@ use shoal_actors::control::{Commands, ControlSocket};
 use shoal_actors::dump_cycle::{DumpCycle, Dumper};
 use shoal_actors::load::{load_channels, LoadRules};
 use shoal_actors::logging::reopen_on_sighup;
+use shoal_actors::process::stop_signal;
 use shoal_actors::listener::Listener;
 use shoal_actors::node::{DhtNode, Limits};
 use shoal_actors::stats::Stats;
@@ -114,7 +115,15 @@ fn run(args: Args) -> anyhow::Result<()> {
         version: format!("dhtnode (shoal) {}", env!("CARGO_PKG_VERSION")),
     };
     system.block_on(async {
-        actix_rt::spawn(reopen_on_sighup(log.reopen_handle()));
+        // Signal handlers first: a signal right after start-up is handled.
+        let reopen = reopen_on_sighup(log.reopen_handle()).context("cannot handle SIGHUP")?;
+        actix_rt::spawn(reopen);
+        let stop = stop_signal().context("cannot handle SIGINT/SIGTERM")?;
+        actix_rt::spawn(async move {
+            let name = stop.await;
+            tracing::info!(target: "dhtnode.main", "{name} received. Shutting down.");
+            System::current().stop();
+        });
         let socket = bind(&address, config.server.backlog)
             .with_context(|| format!("cannot listen on {address}"))?;
         Listener::new(socket, handles, Arc::clone(&node)).start();
@@ -123,7 +132,6 @@ fn run(args: Args) -> anyhow::Result<()> {
             .start();
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
         DumpCycle::new(Arc::clone(&dumper), dump_period, removed).start();
-        actix_rt::spawn(stop_on_signal());
         tracing::info!(target: "dhtnode.main", "Starting DHT node --------------------------------");
         println!("dhtnode: listening on {address}");
         anyhow::Ok(())
@@ -155,9 +163,3 @@ fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener>
     socket.listen(backlog)
 }
 
-/// Stops the node on SIGINT or SIGTERM, as the original does.
-async fn stop_on_signal() {
-    let Some(name) = shoal_actors::process::stop_signal().await else { return };
-    tracing::info!(target: "dhtnode.main", "{name} received. Shutting down.");
-    System::current().stop();
-}

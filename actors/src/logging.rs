@@ -125,14 +125,14 @@ impl ReopenHandle {
 /// runtime stops; the node spawns it first thing in its actor system, so the
 /// system owns it and SIGHUP never falls back to its default (killing the
 /// process).
-pub async fn reopen_on_sighup(handle: ReopenHandle) {
+///
+/// The handler is registered when this is called, not when the returned
+/// future first runs, so a SIGHUP arriving right after start-up is already
+/// handled.
+pub fn reopen_on_sighup(handle: ReopenHandle) -> io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::hangup()) {
-        Ok(hangup) => reopen_loop(hangup, handle).await,
-        Err(error) => {
-            tracing::error!(target: "dhtnode.main", "cannot handle SIGHUP, log files will not be reopened: {error}");
-        }
-    }
+    let hangup = signal(SignalKind::hangup())?;
+    Ok(reopen_loop(hangup, handle))
 }
 
 async fn reopen_loop(mut hangup: tokio::signal::unix::Signal, handle: ReopenHandle) {

@@ -94,9 +94,8 @@ impl DhtNode {
     /// Removes a record, counting what was deleted.
     pub fn remove(&self, channel: &str, key: u64) {
         let Some(entry) = self.channels.get(channel) else { return };
-        let len = entry.storage.get(key, <[u8]>::len);
-        if entry.storage.remove(key) {
-            self.counters.action(Action::Deleted, 1, len.unwrap_or(0) as u64);
+        if let Some(len) = entry.storage.remove(key) {
+            self.counters.action(Action::Deleted, 1, len);
         }
     }
 

@@ -51,19 +51,19 @@ impl PidLock {
     }
 }
 
-/// Waits for SIGINT or SIGTERM and returns the signal's name; `None` if the
-/// handlers cannot be installed (logged under `target`).
-pub async fn stop_signal() -> Option<&'static str> {
+/// Registers handlers for SIGINT and SIGTERM and returns a future that
+/// resolves with the name of the first one received. Registering before the
+/// node reports ready means an early SIGTERM still stops it cleanly instead
+/// of killing it.
+pub fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        tracing::error!(target: "shoal.process", "cannot install signal handlers");
-        return None;
-    };
-    Some(tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
     })
 }
 

@@ -23,16 +23,20 @@ use crate::counters::Action;
 use crate::listeners::{ListenEvent, ListenerQueue};
 use crate::node::DhtNode;
 
-/// Validates a Listen and creates the channel if needed.
+/// Validates a Listen, creates the channel if needed and registers the
+/// listener before Ok is sent, so that no write the client makes after
+/// seeing Ok can be missed.
 pub fn start(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) -> Outcome {
     let Some(channel) = channel_name(arg.channel, out) else { return Outcome::Done };
     let entry = node.channels.get_or_create(channel);
+    let queue = entry.listeners.register();
     status(out, Status::Ok);
-    Outcome::Stream(Streaming::Listen(entry))
+    Outcome::Stream(Streaming::Listen(Registration { entry, queue }))
 }
 
-/// Unregisters the listener however the stream ends (also at shutdown).
-struct Registration {
+/// A registered listener; unregistered however the stream ends (also at
+/// shutdown, when the connection's future is dropped).
+pub struct Registration {
     entry: Arc<ChannelEntry>,
     queue: Arc<ListenerQueue>,
 }
@@ -44,9 +48,7 @@ impl Drop for Registration {
 }
 
 /// Streams the channel's changes to the client.
-pub async fn stream(entry: Arc<ChannelEntry>, io: &mut ClientIo) -> Result<(), ConnectionError> {
-    let queue = entry.listeners.register();
-    let registration = Registration { entry, queue };
+pub async fn stream(registration: Registration, io: &mut ClientIo) -> Result<(), ConnectionError> {
     loop {
         let event = tokio::select! {
             event = registration.queue.next() => event,

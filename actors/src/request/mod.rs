@@ -26,14 +26,12 @@ mod remove;
 mod remove_channel;
 mod scan;
 
-use std::sync::Arc;
 
 use bytes::BytesMut;
 use shoal_protocol::legacy::{Request, Status};
 use shoal_storage::dht::hash::parse_hex_key;
 use shoal_storage::dht::name::is_valid_channel_name;
 
-use crate::channels::ChannelEntry;
 use crate::connection::{ClientIo, ConnectionError};
 use crate::node::DhtNode;
 
@@ -50,7 +48,7 @@ pub enum Outcome {
 /// A streaming request, detached from the input buffer.
 pub enum Streaming {
     /// Listen: changes of a channel until it is removed or the client leaves.
-    Listen(Arc<ChannelEntry>),
+    Listen(listen::Registration),
     /// GetAll, GetAllKeys, GetAllFilter: one pass over a channel.
     Scan(Scan),
     /// Redistribute: moves records to other nodes, then sends the status.
@@ -61,7 +59,7 @@ impl Streaming {
     /// Runs the stream on the connection.
     pub async fn run(self, io: &mut ClientIo) -> Result<(), ConnectionError> {
         match self {
-            Streaming::Listen(channel) => listen::stream(channel, io).await,
+            Streaming::Listen(registration) => listen::stream(registration, io).await,
             Streaming::Scan(scan) => scan.stream(io).await,
             Streaming::Redistribute(work) => redistribute::stream(work, io).await,
         }

@@ -56,16 +56,12 @@ impl Channel {
         self.value_bytes.fetch_add(value.len() as u64, Ordering::Relaxed);
     }
 
-    /// Removes `key`; says whether it was stored.
-    pub fn remove(&self, key: u64) -> bool {
-        match self.write(key).remove(key) {
-            Some(len) => {
-                self.records.fetch_sub(1, Ordering::Relaxed);
-                self.value_bytes.fetch_sub(len, Ordering::Relaxed);
-                true
-            }
-            None => false,
-        }
+    /// Removes `key`; returns the length of the value it held, if stored.
+    pub fn remove(&self, key: u64) -> Option<u64> {
+        let len = self.write(key).remove(key)?;
+        self.records.fetch_sub(1, Ordering::Relaxed);
+        self.value_bytes.fetch_sub(len, Ordering::Relaxed);
+        Some(len)
     }
 
     /// Calls `f` with the value of `key` while its shard is read-locked, so
@@ -138,8 +134,8 @@ mod tests {
         assert_eq!(channel.stats().records, 2);
         assert_eq!(channel.stats().value_bytes, 6);
         assert_eq!(channel.stats().reported_bytes, 525_376 + 2 * 56 + 6);
-        assert!(channel.remove(2));
-        assert!(!channel.remove(2));
+        assert_eq!(channel.remove(2), Some(2));
+        assert_eq!(channel.remove(2), None);
         assert_eq!(channel.get(1, <[u8]>::to_vec), Some(b"xyzw".to_vec()));
         assert_eq!(channel.recount(), (1, 4));
         assert_eq!((channel.stats().records, channel.stats().value_bytes), (1, 4));
