@@ -54,18 +54,19 @@ pub fn backup_path(dir: &Path, channel: &str) -> PathBuf {
 pub fn write_dump(
     dir: &Path,
     channel: &str,
-    fill: impl FnOnce(&mut DumpWriter<BufWriter<File>>) -> io::Result<()>,
+    fill: impl FnOnce(&mut DumpFileWriter) -> io::Result<()>,
 ) -> io::Result<DumpSummary> {
     let (temp_path, file) = create_temp(dir, &format!("{channel}{DUMP_SUFFIX}"))?;
-    let written = (|| {
+    let written = std::thread::scope(|scope| {
+        let file = EarlySyncFile::new(file, scope)?;
         let mut writer = DumpWriter::new(BufWriter::with_capacity(WRITE_BUFFER, file))?;
         fill(&mut writer)?;
         let records = writer.records();
         let (buffered, bytes) = writer.finish()?;
         let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+        file.into_file().sync_all()?;
         Ok(DumpSummary { records, bytes })
-    })();
+    });
     let summary = match written {
         Ok(summary) => summary,
         Err(error) => {
@@ -82,6 +83,58 @@ pub fn write_dump(
     fs::rename(&temp_path, &current)?;
     File::open(dir)?.sync_all()?;
     Ok(summary)
+}
+
+/// The writer a dump's records go to.
+pub type DumpFileWriter<'scope> = DumpWriter<BufWriter<EarlySyncFile<'scope>>>;
+
+/// Bytes written between two background syncs.
+const SYNC_STEP: u64 = 16 << 20;
+
+/// A file that asks a helper thread to sync what was written every
+/// [`SYNC_STEP`] bytes, so the disk works while the dump is still being
+/// copied and the final fsync has only the tail left to wait for.
+pub struct EarlySyncFile<'scope> {
+    file: File,
+    unsynced: u64,
+    syncer: std::sync::mpsc::Sender<()>,
+    _thread: std::thread::ScopedJoinHandle<'scope, ()>,
+}
+
+impl<'scope> EarlySyncFile<'scope> {
+    fn new<'env>(file: File, scope: &'scope std::thread::Scope<'scope, 'env>) -> io::Result<Self> {
+        let to_sync = file.try_clone()?;
+        let (syncer, requests) = std::sync::mpsc::channel::<()>();
+        let thread = scope.spawn(move || {
+            while requests.recv().is_ok() {
+                while requests.try_recv().is_ok() {}
+                // Errors surface in the final sync_all of the writer.
+                let _ = to_sync.sync_data();
+            }
+        });
+        Ok(EarlySyncFile { file, unsynced: 0, syncer, _thread: thread })
+    }
+
+    /// The file, once everything is written (stops the helper thread).
+    fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl io::Write for EarlySyncFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= SYNC_STEP {
+            self.unsynced = 0;
+            let _ = self.syncer.send(());
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Moves a removed channel's dump (and backup) to `deleted/`, as the
