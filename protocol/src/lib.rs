@@ -10,3 +10,4 @@
 
 pub mod client;
 pub mod legacy;
+pub mod neo;
