@@ -182,15 +182,10 @@ fn is_empty(min: u64, max: u64) -> bool {
     min == u64::MAX && max == 0
 }
 
-/// Validates a Redistribute, switches the node to its new range (file first,
-/// then memory) and returns the work still to do. Runs synchronously in the
-/// request, so a second Redistribute arriving meanwhile is refused at once.
+/// Validates a Redistribute and returns the work to do, starting with
+/// [`Redistribution::switch_range`]. Runs synchronously in the request, so a
+/// second Redistribute arriving meanwhile is refused at once.
 pub fn begin(args: RedistributeArgs, node: &DhtNode) -> Result<Redistribution, Refused> {
-    begin_with_config(args, node, Path::new(HASH_RANGE_CONFIG))
-}
-
-/// [`begin`] with the config file to rewrite given (tests).
-pub fn begin_with_config(args: RedistributeArgs, node: &DhtNode, config: &Path) -> Result<Redistribution, Refused> {
     let Some(claim) = node.redistribution.claim() else {
         tracing::error!(target: LOG_PROTOCOL, "Attempt to start multiple simultaneous Redistribute requests");
         return Err(Refused::Busy);
@@ -209,15 +204,6 @@ pub fn begin_with_config(args: RedistributeArgs, node: &DhtNode, config: &Path) 
         return Err(Refused::EmptyRange);
     }
     let range = HashRange { min: args.min, max: args.max };
-    if let Err(error) = persist_hash_range(config, range) {
-        tracing::error!(
-            target: LOG_CONFIG,
-            "cannot write the new hash range to {}: {error}; range left unchanged",
-            config.display()
-        );
-        return Err(Refused::Persist);
-    }
-    node.set_range(range);
     let targets = args
         .targets
         .into_iter()
@@ -231,6 +217,35 @@ pub struct Redistribution {
     range: HashRange,
     targets: Vec<Target>,
     claim: Claim,
+}
+
+impl Redistribution {
+    /// Switches the node to its new range: `etc/config.ini` first, on a
+    /// blocking thread (never on the connection's), then memory. On failure
+    /// the range is unchanged and the request is refused.
+    pub async fn switch_range(&self, node: &DhtNode) -> Result<(), Refused> {
+        let range = self.range;
+        let config = Path::new(HASH_RANGE_CONFIG);
+        let persisted = actix_rt::task::spawn_blocking(move || persist_hash_range(config, range)).await;
+        match persisted {
+            Ok(Ok(())) => {
+                node.set_range(range);
+                Ok(())
+            }
+            Ok(Err(error)) => {
+                tracing::error!(
+                    target: LOG_CONFIG,
+                    "cannot write the new hash range to {}: {error}; range left unchanged",
+                    config.display()
+                );
+                Err(Refused::Persist)
+            }
+            Err(error) => {
+                tracing::error!(target: LOG_CONFIG, "hash range writer failed: {error}; range left unchanged");
+                Err(Refused::Persist)
+            }
+        }
+    }
 }
 
 /// Counts of one pass over a channel.

@@ -14,8 +14,8 @@ use crate::connection::{ClientIo, ConnectionError};
 use crate::node::DhtNode;
 use crate::redistribution::{self, Redistribution};
 
-/// Validates a Redistribute and switches the node to its new range; the
-/// records are moved by the returned stream.
+/// Validates a Redistribute; the returned stream switches the node to its
+/// new range and moves the records.
 pub fn start(args: RedistributeArgs, node: &DhtNode, out: &mut BytesMut) -> Outcome {
     match redistribution::begin(args, node) {
         Ok(work) => Outcome::Stream(Streaming::Redistribute(work)),
@@ -30,7 +30,13 @@ pub fn start(args: RedistributeArgs, node: &DhtNode, out: &mut BytesMut) -> Outc
 /// meanwhile; if the client has gone, the redistribution still completes.
 pub async fn stream(work: Redistribution, io: &mut ClientIo) -> Result<(), ConnectionError> {
     let node = std::sync::Arc::clone(&io.node);
-    work.run(&node).await;
-    status(&mut io.output, Status::Ok);
+    let reply = match work.switch_range(&node).await {
+        Ok(()) => {
+            work.run(&node).await;
+            Status::Ok
+        }
+        Err(_) => Status::Error,
+    };
+    status(&mut io.output, reply);
     io.flush().await
 }
