@@ -12,5 +12,5 @@ use crate::node::DhtNode;
 /// Validates a GetAllFilter and prepares its scan.
 pub fn start(args: ChannelData<'_>, node: &DhtNode, out: &mut BytesMut) -> Outcome {
     let finder = Finder::new(args.data).into_owned();
-    scan::start(args.channel, node, out, ScanKind::Filter(finder))
+    scan::start(args.channel, node, out, ScanKind::Filter(Box::new(finder)))
 }

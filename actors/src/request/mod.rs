@@ -52,7 +52,7 @@ pub enum Streaming {
     /// GetAll, GetAllKeys, GetAllFilter: one pass over a channel.
     Scan(Scan),
     /// Redistribute: moves records to other nodes, then sends the status.
-    Redistribute(crate::redistribution::Redistribution),
+    Redistribute(Box<crate::redistribution::Redistribution>),
 }
 
 impl Streaming {
@@ -61,7 +61,7 @@ impl Streaming {
         match self {
             Streaming::Listen(registration) => listen::stream(registration, io).await,
             Streaming::Scan(scan) => scan.stream(io).await,
-            Streaming::Redistribute(work) => redistribute::stream(work, io).await,
+            Streaming::Redistribute(work) => redistribute::stream(*work, io).await,
         }
     }
 }
@@ -69,26 +69,26 @@ impl Streaming {
 /// Applies `request`; an error closes the connection (the original closes it
 /// when a key is not a hash, since it then throws out of the request).
 pub fn handle(request: Request<'_>, node: &DhtNode, out: &mut BytesMut) -> Result<Outcome, ConnectionError> {
-    let done = |()| Outcome::Done;
     match request {
-        Request::Put(args) => put::apply(args, node, out).map(done),
-        Request::Get(args) => get::apply(args, node, out).map(done),
-        Request::Exists(args) => exists::apply(args, node, out).map(done),
-        Request::Remove(args) => remove::apply(args, node, out).map(done),
-        Request::GetChannels => Ok(done(get_channels::apply(node, out))),
-        Request::GetChannelSize(arg) => Ok(done(get_channel_size::apply(arg, node, out))),
-        Request::GetSize => Ok(done(get_size::apply(node, out))),
-        Request::GetResponsibleRange => Ok(done(get_responsible_range::apply(node, out))),
-        Request::RemoveChannel(arg) => Ok(done(remove_channel::apply(arg, node, out))),
-        Request::GetNumConnections => Ok(done(get_num_connections::apply(node, out))),
-        Request::GetVersion => Ok(done(get_version::apply(out))),
-        Request::Listen(arg) => Ok(listen::start(arg, node, out)),
-        Request::GetAll(arg) => Ok(get_all::start(arg, node, out)),
-        Request::GetAllKeys(arg) => Ok(get_all_keys::start(arg, node, out)),
-        Request::GetAllFilter(args) => Ok(get_all_filter::start(args, node, out)),
-        Request::Redistribute(args) => Ok(redistribute::start(args, node, out)),
-        Request::PutBatch(args) => put_batch::apply(args, node, out).map(done),
+        Request::Put(args) => put::apply(args, node, out)?,
+        Request::Get(args) => get::apply(args, node, out)?,
+        Request::Exists(args) => exists::apply(args, node, out)?,
+        Request::Remove(args) => remove::apply(args, node, out)?,
+        Request::GetChannels => get_channels::apply(node, out),
+        Request::GetChannelSize(arg) => get_channel_size::apply(arg, node, out),
+        Request::GetSize => get_size::apply(node, out),
+        Request::GetResponsibleRange => get_responsible_range::apply(node, out),
+        Request::RemoveChannel(arg) => remove_channel::apply(arg, node, out),
+        Request::GetNumConnections => get_num_connections::apply(node, out),
+        Request::GetVersion => get_version::apply(out),
+        Request::PutBatch(args) => put_batch::apply(args, node, out)?,
+        Request::Listen(arg) => return Ok(listen::start(arg, node, out)),
+        Request::GetAll(arg) => return Ok(get_all::start(arg, node, out)),
+        Request::GetAllKeys(arg) => return Ok(get_all_keys::start(arg, node, out)),
+        Request::GetAllFilter(args) => return Ok(get_all_filter::start(args, node, out)),
+        Request::Redistribute(args) => return Ok(redistribute::start(args, node, out)),
     }
+    Ok(Outcome::Done)
 }
 
 /// Appends a status code.

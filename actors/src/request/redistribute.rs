@@ -18,7 +18,7 @@ use crate::redistribution::{self, Redistribution};
 /// new range and moves the records.
 pub fn start(args: RedistributeArgs, node: &DhtNode, out: &mut BytesMut) -> Outcome {
     match redistribution::begin(args, node) {
-        Ok(work) => Outcome::Stream(Streaming::Redistribute(work)),
+        Ok(work) => Outcome::Stream(Streaming::Redistribute(Box::new(work))),
         Err(_) => {
             status(out, Status::Error);
             Outcome::Done

@@ -30,7 +30,7 @@ pub enum ScanKind {
     /// Key only.
     Keys,
     /// Key and value of records whose value contains the pattern.
-    Filter(Finder<'static>),
+    Filter(Box<Finder<'static>>),
 }
 
 /// A scan ready to stream: the channel (none if it does not exist) and what

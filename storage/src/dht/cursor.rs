@@ -141,6 +141,6 @@ mod tests {
                 channel.remove(key);
             }
         }
-        assert!(seen <= 100 && seen >= 50, "saw {seen}");
+        assert!((50..=100).contains(&seen), "saw {seen}");
     }
 }

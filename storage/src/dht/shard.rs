@@ -166,7 +166,7 @@ impl Shard {
             .last()
             .is_some_and(|slab| slab.len() + need <= slab.capacity().max(SLAB_SIZE));
         if !fits {
-            let capacity = if need > SLAB_SIZE { need } else { need.max(4096).min(SLAB_SIZE) };
+            let capacity = if need > SLAB_SIZE { need } else { need.clamp(4096, SLAB_SIZE) };
             self.slabs.push(Vec::with_capacity(capacity));
         }
         let slab_index = self.slabs.len() - 1;
