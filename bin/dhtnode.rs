@@ -19,9 +19,11 @@ use shoal_actors::dump_cycle::{DumpCycle, Dumper};
 use shoal_actors::load::{load_channels, LoadRules};
 use shoal_actors::logging::reopen_on_sighup;
 use shoal_actors::process::stop_signal;
+use shoal_actors::connection::Protocol;
 use shoal_actors::listener::Listener;
 use shoal_actors::node::{DhtNode, Limits};
 use shoal_actors::stats::Stats;
+use shoal_protocol::neo::Credentials;
 use shoal_storage::dht::hash::HashRange;
 
 /// Command line, as the original's (`-c`, `-O`), plus shoal's defaults.
@@ -107,6 +109,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let handles: Vec<ArbiterHandle> = workers.iter().map(Arbiter::handle).collect();
     let address = format!("{}:{}", config.server.address, config.server.port);
+    let neo_address = format!("{}:{}", config.server.address, config.server.neo_port());
+    let credentials = Arc::new(load_credentials());
     let stats_path = config.stats.file_name.clone();
     let stats_interval = Duration::from_secs(config.stats.interval);
     let control_path = config.server.unix_socket_path.clone();
@@ -126,7 +130,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         });
         let socket = bind(&address, config.server.backlog)
             .with_context(|| format!("cannot listen on {address}"))?;
-        Listener::new(socket, handles, Arc::clone(&node)).start();
+        Listener::new(socket, Protocol::Legacy, handles.clone(), Arc::clone(&node)).start();
+        let neo_socket = bind(&neo_address, config.server.backlog)
+            .with_context(|| format!("cannot listen on {neo_address} (neo: port + 100)"))?;
+        Listener::new(neo_socket, Protocol::Neo(credentials), handles, Arc::clone(&node)).start();
         ControlSocket::bind(control_path.clone(), commands)
             .with_context(|| format!("cannot create unix socket {}", control_path.display()))?
             .start();
@@ -148,7 +155,27 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Binds the legacy port with the configured backlog.
+/// The neo clients' keys, from `etc/credentials` (relative to the working
+/// directory, as in the original). The original refuses to start without
+/// the file; shoal starts and refuses every neo client instead, saying so.
+fn load_credentials() -> Credentials {
+    let path = std::path::Path::new(CREDENTIALS_FILE);
+    match Credentials::load(path) {
+        Ok(credentials) => {
+            tracing::info!(target: "dhtnode.main", "{} neo clients in {CREDENTIALS_FILE}", credentials.len());
+            credentials
+        }
+        Err(error) => {
+            tracing::warn!(target: "dhtnode.main", "no neo clients can authenticate: {CREDENTIALS_FILE}: {error}");
+            Credentials::default()
+        }
+    }
+}
+
+/// Where the original reads its neo credentials from.
+const CREDENTIALS_FILE: &str = "etc/credentials";
+
+/// Binds a port with the configured backlog.
 fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
     let address: std::net::SocketAddr = address
         .parse()

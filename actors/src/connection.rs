@@ -20,23 +20,36 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use std::sync::atomic::Ordering;
 
+use shoal_protocol::neo::Credentials;
+
 use crate::node::DhtNode;
 use crate::request::{self, Outcome};
 
 /// Initial size of a connection's buffers; they grow with what arrives.
 const BUFFER_SIZE: usize = 16 * 1024;
 
+/// Which protocol a listener's connections speak.
+#[derive(Clone)]
+pub enum Protocol {
+    /// The legacy protocol (`[Server] port`).
+    Legacy,
+    /// The neo protocol (`port` + 100), with the clients allowed in.
+    Neo(Arc<Credentials>),
+}
+
 /// A client connection.
 pub struct Connection {
-    io: Option<ClientIo>,
+    socket: Option<TcpStream>,
+    node: Arc<DhtNode>,
+    protocol: Protocol,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Connection {
     /// A connection for an accepted socket; `permit` holds its place under
     /// `connection_limit` until the actor stops.
-    pub fn new(socket: TcpStream, node: Arc<DhtNode>, permit: OwnedSemaphorePermit) -> Self {
-        Connection { io: Some(ClientIo::new(socket, node)), _permit: permit }
+    pub fn new(socket: TcpStream, node: Arc<DhtNode>, protocol: Protocol, permit: OwnedSemaphorePermit) -> Self {
+        Connection { socket: Some(socket), node, protocol, _permit: permit }
     }
 }
 
@@ -44,19 +57,35 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let Some(io) = self.io.take() else { return };
-        io.node.counters.connections.fetch_add(1, Ordering::Relaxed);
-        let node = Arc::clone(&io.node);
+        let Some(socket) = self.socket.take() else { return };
+        let node = Arc::clone(&self.node);
+        let count = match self.protocol {
+            Protocol::Legacy => &node.counters.connections,
+            Protocol::Neo(_) => &node.counters.neo_connections,
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        let peer = socket.peer_addr().map_or_else(|_| "unknown peer".to_string(), |a| a.to_string());
+        let served: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>> = match &self.protocol {
+            Protocol::Legacy => {
+                let io = ClientIo::new(socket, Arc::clone(&node));
+                Box::pin(async move { io.serve().await.map_err(|e| e.to_string()) })
+            }
+            Protocol::Neo(credentials) => {
+                let serve = crate::neo_connection::serve(socket, Arc::clone(&node), Arc::clone(credentials));
+                Box::pin(async move { serve.await.map_err(|e| e.to_string()) })
+            }
+        };
+        let legacy = matches!(self.protocol, Protocol::Legacy);
         ctx.spawn(
             async move {
-                let peer = io.peer();
-                if let Err(error) = io.serve().await {
+                if let Err(error) = served.await {
                     tracing::warn!(target: "shoal.connection", "closing connection from {peer}: {error}");
                 }
             }
             .into_actor(self)
             .map(move |(), _, ctx| {
-                node.counters.connections.fetch_sub(1, Ordering::Relaxed);
+                let count = if legacy { &node.counters.connections } else { &node.counters.neo_connections };
+                count.fetch_sub(1, Ordering::Relaxed);
                 ctx.stop();
             }),
         );
@@ -103,12 +132,6 @@ impl ClientIo {
             output: BytesMut::with_capacity(BUFFER_SIZE),
             node,
         }
-    }
-
-    fn peer(&self) -> String {
-        self.socket
-            .peer_addr()
-            .map_or_else(|_| "unknown peer".to_string(), |a| a.to_string())
     }
 
     /// Serves requests until the client closes the connection or misbehaves.

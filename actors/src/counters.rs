@@ -118,8 +118,10 @@ pub struct NodeCounters {
     pub bytes_sent: AtomicU64,
     /// Bytes read from clients since the last stats line.
     pub bytes_received: AtomicU64,
-    /// Open client connections now.
+    /// Open legacy client connections now.
     pub connections: AtomicU64,
+    /// Open neo client connections now.
+    pub neo_connections: AtomicU64,
     requests: [RequestCounters; TIMED_REQUESTS.len()],
     actions: [[AtomicU64; 2]; 5],
 }

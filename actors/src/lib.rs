@@ -20,6 +20,7 @@ pub mod dump_cycle;
 pub mod counters;
 pub mod listener;
 pub mod listeners;
+pub mod neo_connection;
 pub mod load;
 pub mod node;
 pub mod process;

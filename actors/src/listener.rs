@@ -11,7 +11,7 @@ use actix::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Protocol};
 use crate::node::DhtNode;
 
 /// The acceptor of one TCP port.
@@ -22,17 +22,20 @@ pub struct Listener {
 /// What the accept loop owns.
 struct Acceptor {
     socket: TcpListener,
+    protocol: Protocol,
     workers: Vec<ArbiterHandle>,
     node: Arc<DhtNode>,
     permits: Arc<Semaphore>,
 }
 
 impl Listener {
-    /// A listener on a bound socket, handing connections to `workers`.
-    pub fn new(socket: TcpListener, workers: Vec<ArbiterHandle>, node: Arc<DhtNode>) -> Self {
+    /// A listener on a bound socket, handing connections that speak
+    /// `protocol` to `workers`. Each listener has its own `connection_limit`,
+    /// as in the original.
+    pub fn new(socket: TcpListener, protocol: Protocol, workers: Vec<ArbiterHandle>, node: Arc<DhtNode>) -> Self {
         assert!(!workers.is_empty(), "a listener needs at least one worker arbiter");
         let permits = Arc::new(Semaphore::new(node.limits.connection_limit));
-        Listener { accept: Some(Acceptor { socket, workers, node, permits }) }
+        Listener { accept: Some(Acceptor { socket, protocol, workers, node, permits }) }
     }
 }
 
@@ -62,7 +65,8 @@ impl Acceptor {
                     continue;
                 }
             };
-            if let Err(error) = hand_over(socket, &self.workers[next_worker], &self.node, permit) {
+            let worker = &self.workers[next_worker];
+            if let Err(error) = hand_over(socket, worker, &self.node, self.protocol.clone(), permit) {
                 tracing::warn!(target: "shoal.listener", "dropping connection from {peer}: {error}");
             }
             next_worker = (next_worker + 1) % self.workers.len();
@@ -76,6 +80,7 @@ fn hand_over(
     socket: TcpStream,
     worker: &ArbiterHandle,
     node: &Arc<DhtNode>,
+    protocol: Protocol,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
@@ -83,7 +88,7 @@ fn hand_over(
     let node = Arc::clone(node);
     worker.spawn_fn(move || match TcpStream::from_std(socket) {
         Ok(socket) => {
-            Connection::new(socket, node, permit).start();
+            Connection::new(socket, node, protocol, permit).start();
         }
         Err(error) => {
             tracing::warn!(target: "shoal.listener", "cannot adopt connection: {error}");

@@ -77,8 +77,9 @@ impl Stats {
         let limit = self.node.limits.connection_limit.max(1) as f64;
         field("handling_connections", &connections);
         field("handling_connections_pcnt", &format_args!("{:.2}", connections as f64 * 100.0 / limit));
-        field("handling_neo_connections", &0);
-        field("handling_neo_connections_pcnt", &format_args!("{:.2}", 0.0));
+        let neo = counters.neo_connections.load(Ordering::Relaxed);
+        field("handling_neo_connections", &neo);
+        field("handling_neo_connections_pcnt", &format_args!("{:.2}", neo as f64 * 100.0 / limit));
         let total = self.node.channels.total();
         field("total_bytes", &total.reported_bytes);
         field("total_records", &total.records);
