@@ -21,6 +21,7 @@ pub mod counters;
 pub mod listener;
 pub mod listeners;
 pub mod neo_connection;
+pub mod neo_request;
 pub mod load;
 pub mod node;
 pub mod process;

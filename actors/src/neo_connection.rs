@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use shoal_protocol::neo::auth::fresh_nonce;
 use shoal_protocol::neo::connect::Step;
-use shoal_protocol::neo::{ConnectError, Credentials, HeaderDecoder, HeaderError, NodeEvent, NodeHandshake};
+use shoal_protocol::neo::{
+    ConnectError, Credentials, HeaderDecoder, HeaderError, MessageType, NodeEvent, NodeHandshake, RequestError,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,13 +41,16 @@ pub enum NeoError {
         /// Why.
         reason: String,
     },
-    /// A request arrived; neo requests are not served by this version yet.
-    #[error("client '{0}' sent a neo request; neo requests are not served yet")]
-    RequestsNotServed(String),
+    /// A request message that does not parse.
+    #[error("bad request: {0}")]
+    Request(#[from] RequestError),
+    /// A message of a type that has no place after the handshake.
+    #[error("unexpected {0:?} message after authentication")]
+    UnexpectedMessage(MessageType),
 }
 
 /// Serves one neo connection until it closes.
-pub async fn serve(mut socket: TcpStream, _node: Arc<DhtNode>, credentials: Arc<Credentials>) -> Result<(), NeoError> {
+pub async fn serve(mut socket: TcpStream, node: Arc<DhtNode>, credentials: Arc<Credentials>) -> Result<(), NeoError> {
     let mut handshake = NodeHandshake::new(fresh_nonce()?);
     let mut input = Vec::with_capacity(1024);
     let mut output = Vec::with_capacity(1024);
@@ -77,8 +82,18 @@ pub async fn serve(mut socket: TcpStream, _node: Arc<DhtNode>, credentials: Arc<
     tracing::info!(target: "swarm.neo.node.ConnectionHandler", "neo client '{client}' authenticated");
     let decoder = HeaderDecoder::default();
     loop {
-        if decoder.split_message(&input)?.is_some() {
-            return Err(NeoError::RequestsNotServed(client));
+        let mut used = 0;
+        while let Some(message) = decoder.split_message(&input[used..])? {
+            used += message.wire_len;
+            if message.header.msg_type != MessageType::Request {
+                return Err(NeoError::UnexpectedMessage(message.header.msg_type));
+            }
+            crate::neo_request::handle(message.body, &node, &mut output)?;
+        }
+        input.drain(..used);
+        if !output.is_empty() {
+            socket.write_all(&output).await?;
+            output.clear();
         }
         if socket.read_buf(&mut input).await? == 0 {
             return Ok(());

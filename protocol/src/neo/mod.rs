@@ -6,6 +6,8 @@
 //! - [`connect`]: the version + authentication handshake, both sides, as
 //!   state machines over bytes.
 //! - [`credentials`]: the node's `etc/credentials` file.
+//! - [`request`]: request start, supported status, DHT Put/Get/Exists/Remove
+//!   message codecs.
 //!
 //! See docs/protocol-neo.md for the wire description.
 
@@ -13,6 +15,7 @@ pub mod auth;
 pub mod connect;
 pub mod credentials;
 pub mod header;
+pub mod request;
 
 pub use auth::{Key, Nonce, Rejection};
 pub use connect::{
@@ -20,3 +23,7 @@ pub use connect::{
 };
 pub use credentials::{Credentials, CredentialsError};
 pub use header::{Header, HeaderDecoder, HeaderError, MessageType, HEADER_LEN};
+pub use request::{
+    Command, DhtRequest, ExistsStatus, GetStatus, PutStatus, RemoveStatus, RequestCode,
+    RequestError, RequestId, RequestStart, SupportedStatus,
+};

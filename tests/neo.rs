@@ -1,0 +1,159 @@
+//! The neo port (legacy port + 100) through the real binary: the connect
+//! handshake and authentication against etc/credentials (the original's file
+//! format), and the record requests Put, Get, Exists and Remove sharing the
+//! channels with legacy clients.
+
+mod common;
+
+use common::Node;
+use shoal_protocol::neo::connect::Step;
+use shoal_protocol::neo::{ClientEvent, ClientHandshake, Key};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The integration-test credentials of the original: `admin` with a key of
+/// 128 zero bytes.
+fn credentials_file() -> Vec<u8> {
+    format!("admin:{}\n", "0".repeat(256)).into_bytes()
+}
+
+/// Runs the client side of the handshake; returns the outcome and the socket.
+async fn connect(node: &Node, name: &str, key: Key) -> (ClientEvent, TcpStream) {
+    let mut socket = TcpStream::connect(("127.0.0.1", node.port + 100)).await.expect("neo port open");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut out = Vec::new();
+    let mut handshake = ClientHandshake::new(name.as_bytes(), key, now, &mut out);
+    let mut input = Vec::new();
+    loop {
+        socket.write_all(&out).await.unwrap();
+        out.clear();
+        let Step { consumed, event } = handshake.advance(&input, &mut out).expect("a neo handshake");
+        input.drain(..consumed);
+        match event {
+            ClientEvent::NeedMore => {
+                socket.write_all(&out).await.unwrap();
+                out.clear();
+                assert!(socket.read_buf(&mut input).await.unwrap() > 0, "node closed mid-handshake");
+            }
+            done => return (done, socket),
+        }
+    }
+}
+
+async fn closed_by_node(mut socket: TcpStream) -> bool {
+    let mut rest = Vec::new();
+    matches!(socket.read_to_end(&mut rest).await, Ok(0))
+}
+
+#[tokio::test]
+async fn a_known_client_is_accepted_and_others_are_refused_and_logged() {
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let (accepted, _socket) = connect(&node, "admin", Key([0; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted), "{accepted:?}");
+    node.wait_for_log("neo client 'admin' authenticated");
+
+    let (wrong_key, socket) = connect(&node, "admin", Key([1; 128])).await;
+    assert!(matches!(wrong_key, ClientEvent::Rejected), "{wrong_key:?}");
+    assert!(closed_by_node(socket).await);
+    let (unknown, socket) = connect(&node, "mallory", Key([0; 128])).await;
+    assert!(matches!(unknown, ClientEvent::Rejected), "{unknown:?}");
+    assert!(closed_by_node(socket).await);
+    let log = node.wait_for_log("client 'mallory' refused");
+    assert!(log.contains("client 'admin' refused"), "{log}");
+
+    // Nothing reached the storage, and the legacy port is unaffected.
+    let mut client = node.client().await;
+    assert_eq!(client.get_size().await.unwrap().records, 0);
+}
+
+#[tokio::test]
+async fn without_a_credentials_file_every_neo_client_is_refused() {
+    let node = Node::start();
+    let (event, socket) = connect(&node, "admin", Key([0; 128])).await;
+    assert!(matches!(event, ClientEvent::Rejected), "{event:?}");
+    assert!(closed_by_node(socket).await);
+    node.wait_for_log("no neo clients can authenticate");
+}
+
+#[tokio::test]
+async fn a_bad_neo_header_closes_only_that_connection() {
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let mut socket = TcpStream::connect(("127.0.0.1", node.port + 100)).await.unwrap();
+    // A protocol version the node does not speak, then garbage.
+    socket.write_all(&[0xee; 64]).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = socket.read_to_end(&mut rest).await;
+    let (accepted, _socket) = connect(&node, "admin", Key([0; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted));
+}
+
+/// Sends one request message and returns the bodies of the `count` reply
+/// messages that follow.
+async fn exchange(socket: &mut TcpStream, body: &[u8], count: usize) -> Vec<Vec<u8>> {
+    use shoal_protocol::neo::header::encode_message;
+    use shoal_protocol::neo::{HeaderDecoder, MessageType};
+    let mut message = Vec::new();
+    encode_message(MessageType::Request, &[body], &mut message);
+    socket.write_all(&message).await.unwrap();
+    let decoder = HeaderDecoder::default();
+    let mut input = Vec::new();
+    let mut replies = Vec::new();
+    while replies.len() < count {
+        match decoder.split_message(&input).unwrap() {
+            Some(reply) => {
+                let used = reply.wire_len;
+                replies.push(reply.body.to_vec());
+                input.drain(..used);
+            }
+            None => assert!(socket.read_buf(&mut input).await.unwrap() > 0, "node closed"),
+        }
+    }
+    replies
+}
+
+#[tokio::test]
+async fn record_requests_share_the_channels_with_legacy_clients() {
+    use shoal_protocol::neo::request::{decode_get_value, decode_supported};
+    use shoal_protocol::neo::{DhtRequest, ExistsStatus, GetStatus, PutStatus, RemoveStatus, SupportedStatus};
+
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let (accepted, mut socket) = connect(&node, "admin", Key([0; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted));
+
+    let put = DhtRequest::Put { channel: b"mixed", key: 7, value: b"from neo" };
+    let replies = exchange(&mut socket, &put.encode_body(1), 2).await;
+    assert_eq!(decode_supported(&replies[0]).unwrap(), (1, SupportedStatus::Supported));
+    assert_eq!(PutStatus::decode_body(&replies[1]).unwrap(), (1, PutStatus::Put));
+
+    // A legacy client sees the neo write, and the reverse.
+    let mut legacy = node.client().await;
+    assert_eq!(legacy.get("mixed", 7).await.unwrap(), Some(b"from neo".to_vec()));
+    legacy.put("mixed", 8, b"from legacy").await.unwrap();
+    let get = DhtRequest::Get { channel: b"mixed", key: 8 };
+    let replies = exchange(&mut socket, &get.encode_body(2), 3).await;
+    assert_eq!(GetStatus::decode_body(&replies[1]).unwrap(), (2, GetStatus::Got));
+    assert_eq!(decode_get_value(&replies[2]).unwrap(), (2, &b"from legacy"[..]));
+
+    let exists = DhtRequest::Exists { channel: b"mixed", key: 9 };
+    let replies = exchange(&mut socket, &exists.encode_body(3), 2).await;
+    assert_eq!(ExistsStatus::decode_body(&replies[1]).unwrap(), (3, ExistsStatus::NoRecord));
+    let remove = DhtRequest::Remove { channel: b"mixed", key: 7 };
+    let replies = exchange(&mut socket, &remove.encode_body(4), 2).await;
+    assert_eq!(RemoveStatus::decode_body(&replies[1]).unwrap(), (4, RemoveStatus::Removed));
+    assert_eq!(legacy.get("mixed", 7).await.unwrap(), None);
+    let get = DhtRequest::Get { channel: b"mixed", key: 7 };
+    let replies = exchange(&mut socket, &get.encode_body(5), 2).await;
+    assert_eq!(GetStatus::decode_body(&replies[1]).unwrap(), (5, GetStatus::NoRecord));
+
+    // A command the node does not serve yet is answered as such, and the
+    // connection stays usable.
+    let mut unserved = 6u64.to_le_bytes().to_vec();
+    unserved.extend_from_slice(&[5, 0]); // GetAll, version 0
+    unserved.extend_from_slice(&5u64.to_le_bytes());
+    unserved.extend_from_slice(b"mixed");
+    let replies = exchange(&mut socket, &unserved, 1).await;
+    assert_eq!(decode_supported(&replies[0]).unwrap(), (6, SupportedStatus::RequestNotSupported));
+    let exists = DhtRequest::Exists { channel: b"mixed", key: 8 };
+    let replies = exchange(&mut socket, &exists.encode_body(7), 2).await;
+    assert_eq!(ExistsStatus::decode_body(&replies[1]).unwrap(), (7, ExistsStatus::RecordExists));
+}
