@@ -157,3 +157,25 @@ async fn record_requests_share_the_channels_with_legacy_clients() {
     let replies = exchange(&mut socket, &exists.encode_body(7), 2).await;
     assert_eq!(ExistsStatus::decode_body(&replies[1]).unwrap(), (7, ExistsStatus::RecordExists));
 }
+
+#[tokio::test]
+async fn only_admin_removes_channels() {
+    use shoal_protocol::neo::{DhtRequest, RemoveChannelStatus};
+    let mut file = credentials_file();
+    file.extend_from_slice(format!("reader:{}\n", "1".repeat(256)).as_bytes());
+    let node = Node::start_with_files(&[("etc/credentials", file)]);
+    let mut legacy = node.client().await;
+    legacy.put("doomed", 1, b"v").await.unwrap();
+
+    let remove = DhtRequest::RemoveChannel { channel: b"doomed" };
+    let (accepted, mut reader) = connect(&node, "reader", Key([0x11; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted));
+    let replies = exchange(&mut reader, &remove.encode_body(1), 2).await;
+    assert_eq!(RemoveChannelStatus::decode_body(&replies[1]).unwrap(), (1, RemoveChannelStatus::NotPermitted));
+    assert_eq!(legacy.get_channels().await.unwrap(), vec!["doomed"]);
+
+    let (_, mut admin) = connect(&node, "admin", Key([0; 128])).await;
+    let replies = exchange(&mut admin, &remove.encode_body(2), 2).await;
+    assert_eq!(RemoveChannelStatus::decode_body(&replies[1]).unwrap(), (2, RemoveChannelStatus::ChannelRemoved));
+    assert!(legacy.get_channels().await.unwrap().is_empty());
+}

@@ -88,7 +88,7 @@ pub async fn serve(mut socket: TcpStream, node: Arc<DhtNode>, credentials: Arc<C
             if message.header.msg_type != MessageType::Request {
                 return Err(NeoError::UnexpectedMessage(message.header.msg_type));
             }
-            crate::neo_request::handle(message.body, &node, &mut output)?;
+            crate::neo_request::handle(message.body, &client, &node, &mut output)?;
         }
         input.drain(..used);
         if !output.is_empty() {

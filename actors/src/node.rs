@@ -105,13 +105,16 @@ impl DhtNode {
         let _ = self.removals.set(sink);
     }
 
-    /// Removes a channel and reports it for its files; returns its last stats.
-    pub fn remove_channel(&self, name: &str) -> Option<shoal_storage::dht::ChannelStats> {
-        let entry = self.channels.remove(name)?;
+    /// Removes a channel (legacy or neo RemoveChannel): counts what was
+    /// deleted, logs it and reports the name so its dump files move away.
+    pub fn remove_channel(&self, name: &str) {
+        let Some(entry) = self.channels.remove(name) else { return };
         if let Some(sink) = self.removals.get() {
             let _ = sink.send(name.to_string());
         }
-        Some(entry.storage.stats())
+        let stats = entry.storage.stats();
+        self.counters.action(Action::Deleted, stats.records, stats.reported_bytes);
+        tracing::info!(target: "shoal.request", "removed channel '{name}' ({} records)", stats.records);
     }
 
     /// Whether the node-wide size limit leaves room for `value_len` more bytes.

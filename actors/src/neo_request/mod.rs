@@ -2,8 +2,8 @@
 //!
 //! A request message carries its id, command code and version, then its
 //! arguments. The node first answers whether it supports the command at that
-//! version, then (if so) the request's result. Put, Get, Exists and Remove
-//! (version 0, as the original) are served; every other command is answered
+//! version, then (if so) the request's result. Put, Get, Exists, Remove and
+//! RemoveChannel (version 0, as the original) are served; every other command is answered
 //! "request not supported" until it is implemented (issue 4). As in the
 //! original, every neo request that names a channel creates it.
 
@@ -11,10 +11,12 @@ mod exists;
 mod get;
 mod put;
 mod remove;
+mod remove_channel;
 
 use shoal_protocol::neo::header::encode_message;
 use shoal_protocol::neo::request::{
-    decode_request_start, encode_supported, split_request_id, EXISTS_V0, GET_V0, PUT_V0, REMOVE_V0,
+    decode_request_start, encode_supported, split_request_id, EXISTS_V0, GET_V0, PUT_V0, REMOVE_CHANNEL_V0,
+    REMOVE_V0,
 };
 use shoal_protocol::neo::{DhtRequest, MessageType, RequestError, RequestId, SupportedStatus};
 use shoal_storage::dht::name::is_valid_channel_name;
@@ -23,10 +25,11 @@ use crate::channels::ChannelEntry;
 use crate::node::DhtNode;
 
 /// The commands this node serves.
-const SERVED: [shoal_protocol::neo::Command; 4] = [PUT_V0, GET_V0, EXISTS_V0, REMOVE_V0];
+const SERVED: [shoal_protocol::neo::Command; 5] = [PUT_V0, GET_V0, EXISTS_V0, REMOVE_V0, REMOVE_CHANNEL_V0];
 
-/// Handles one request message, appending the reply messages to `out`.
-pub fn handle(body: &[u8], node: &DhtNode, out: &mut Vec<u8>) -> Result<(), RequestError> {
+/// Handles one request message of the authenticated client `client`,
+/// appending the reply messages to `out`.
+pub fn handle(body: &[u8], client: &str, node: &DhtNode, out: &mut Vec<u8>) -> Result<(), RequestError> {
     let (id, payload) = split_request_id(body)?;
     let start = decode_request_start(payload)?;
     let supported = SupportedStatus::for_command(start.command, &SERVED);
@@ -46,6 +49,7 @@ pub fn handle(body: &[u8], node: &DhtNode, out: &mut Vec<u8>) -> Result<(), Requ
         DhtRequest::Get { channel, key } => get::apply(channel, key, node, reply_to),
         DhtRequest::Exists { channel, key } => exists::apply(channel, key, node, reply_to),
         DhtRequest::Remove { channel, key } => remove::apply(channel, key, node, reply_to),
+        DhtRequest::RemoveChannel { channel } => remove_channel::apply(channel, client, node, reply_to),
     }
     Ok(())
 }

@@ -5,15 +5,11 @@ use shoal_protocol::legacy::request::ChannelArg;
 use shoal_protocol::legacy::Status;
 
 use super::{channel_name, status};
-use crate::counters::Action;
 use crate::node::DhtNode;
 
 /// Applies a RemoveChannel.
 pub fn apply(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) {
     let Some(channel) = channel_name(arg.channel, out) else { return };
-    if let Some(stats) = node.remove_channel(channel) {
-        node.counters.action(Action::Deleted, stats.records, stats.reported_bytes);
-        tracing::info!(target: "shoal.request", "removed channel '{channel}' ({} records)", stats.records);
-    }
+    node.remove_channel(channel);
     status(out, Status::Ok);
 }

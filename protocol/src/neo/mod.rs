@@ -24,6 +24,6 @@ pub use connect::{
 pub use credentials::{Credentials, CredentialsError};
 pub use header::{Header, HeaderDecoder, HeaderError, MessageType, HEADER_LEN};
 pub use request::{
-    Command, DhtRequest, ExistsStatus, GetStatus, PutStatus, RemoveStatus, RequestCode,
+    Command, DhtRequest, ExistsStatus, GetStatus, PutStatus, RemoveChannelStatus, RemoveStatus, RequestCode,
     RequestError, RequestId, RequestStart, SupportedStatus,
 };

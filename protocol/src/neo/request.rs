@@ -336,6 +336,8 @@ pub const GET_V0: Command = Command::new(RequestCode::Get as u8, 0);
 pub const EXISTS_V0: Command = Command::new(RequestCode::Exists as u8, 0);
 /// Remove at the version the original serves.
 pub const REMOVE_V0: Command = Command::new(RequestCode::Remove as u8, 0);
+/// RemoveChannel, version 0.
+pub const REMOVE_CHANNEL_V0: Command = Command::new(RequestCode::RemoveChannel as u8, 0);
 
 /// Every command the original dhtnode supports: all ten codes, version 0.
 pub const ORIGINAL_DHT_COMMANDS: [Command; 10] = [
@@ -386,6 +388,11 @@ pub enum DhtRequest<'a> {
         /// record key
         key: u64,
     },
+    /// RemoveChannel v0: `channel` array.
+    RemoveChannel {
+        /// channel name
+        channel: &'a [u8],
+    },
 }
 
 impl<'a> DhtRequest<'a> {
@@ -396,6 +403,7 @@ impl<'a> DhtRequest<'a> {
             Self::Get { .. } => GET_V0,
             Self::Exists { .. } => EXISTS_V0,
             Self::Remove { .. } => REMOVE_V0,
+            Self::RemoveChannel { .. } => REMOVE_CHANNEL_V0,
         }
     }
 
@@ -432,6 +440,7 @@ impl<'a> DhtRequest<'a> {
                 r.finish()?;
                 return Ok(Self::Remove { channel, key });
             }
+            REMOVE_CHANNEL_V0 => Self::RemoveChannel { channel: r.array("channel")? },
             Command { code, version } => {
                 return Err(RequestError::NotARecordRequest { code, version })
             }
@@ -467,6 +476,7 @@ impl<'a> DhtRequest<'a> {
                 put_array(&mut out, channel);
                 out.extend_from_slice(&key.to_le_bytes());
             }
+            Self::RemoveChannel { channel } => put_array(&mut out, channel),
         }
         out
     }
@@ -569,6 +579,18 @@ status_enum!(
         WrongNode = 3,
         /// The node failed to remove.
         Error = 4,
+    }
+);
+
+status_enum!(
+    /// Node → client status of RemoveChannel v0.
+    RemoveChannelStatus, "RemoveChannel", {
+        /// The channel is gone (or never existed).
+        ChannelRemoved = 1,
+        /// Only the client named `admin` may remove channels.
+        NotPermitted = 2,
+        /// The node failed to remove it.
+        Error = 3,
     }
 );
 
