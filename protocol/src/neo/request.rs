@@ -669,9 +669,10 @@ mod tests {
                     frame(&encode_request_body(id, &range), &mut out);
                 }
                 RequestCode::RemoveChannel => {
-                    // Not decoded by this module; the capture shows status 1.
+                    let req = DhtRequest::decode(start.command, start.args).unwrap();
+                    assert_eq!(req.encode_body(id), body, "client re-encode");
                     store.clear();
-                    frame(&encode_status(id, 1), &mut out);
+                    frame(&RemoveChannelStatus::ChannelRemoved.encode_body(id), &mut out);
                 }
                 _ => {
                     let req = DhtRequest::decode(start.command, start.args).unwrap();
@@ -710,6 +711,7 @@ mod tests {
                             };
                             frame(&s.encode_body(id), &mut out);
                         }
+                        DhtRequest::RemoveChannel { .. } => unreachable!("handled by its code above"),
                     }
                 }
             }
