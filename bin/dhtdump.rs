@@ -19,8 +19,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use shoal_actors::config::DhtDumpConfig;
 use shoal_actors::dhtdump::DumpCycle;
-use shoal_actors::logging::reopen_on_sighup;
-use shoal_actors::process::stop_signal;
+use shoal_actors::process::handle_signals;
 
 /// Command line, as the original's.
 #[derive(Debug, Parser)]
@@ -81,16 +80,8 @@ fn run(args: Args) -> anyhow::Result<i32> {
     let system = System::new();
     let oneshot = args.oneshot;
     system.block_on(async {
-        // Signal handlers first: a signal right after start-up is handled.
-        let reopen = reopen_on_sighup(log.reopen_handle()).context("cannot handle SIGHUP")?;
-        actix_rt::spawn(reopen);
-        let stop = stop_signal().context("cannot handle SIGINT/SIGTERM")?;
-        actix_rt::spawn(async move {
-            let name = stop.await;
-            tracing::info!(target: "dhtnode.dhtdump.main", "{name} received. Shutting down.");
-            // A one-shot run that did not finish has not done its job.
-            System::current().stop_with_code(if oneshot { 1 } else { 0 });
-        });
+        // A one-shot run stopped by a signal has not done its job.
+        handle_signals(log.reopen_handle(), i32::from(oneshot)).context("cannot handle signals")?;
         DumpCycle::new(&config, oneshot).start();
         anyhow::Ok(())
     })?;

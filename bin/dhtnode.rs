@@ -17,8 +17,7 @@ use shoal_actors::config::DhtNodeConfig;
 use shoal_actors::control::{Commands, ControlSocket};
 use shoal_actors::dump_cycle::{DumpCycle, Dumper};
 use shoal_actors::load::{load_channels, LoadRules};
-use shoal_actors::logging::reopen_on_sighup;
-use shoal_actors::process::stop_signal;
+use shoal_actors::process::handle_signals;
 use shoal_actors::connection::Protocol;
 use shoal_actors::listener::Listener;
 use shoal_actors::node::{DhtNode, Limits};
@@ -120,14 +119,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     system.block_on(async {
         // Signal handlers first: a signal right after start-up is handled.
-        let reopen = reopen_on_sighup(log.reopen_handle()).context("cannot handle SIGHUP")?;
-        actix_rt::spawn(reopen);
-        let stop = stop_signal().context("cannot handle SIGINT/SIGTERM")?;
-        actix_rt::spawn(async move {
-            let name = stop.await;
-            tracing::info!(target: "dhtnode.main", "{name} received. Shutting down.");
-            System::current().stop();
-        });
+        handle_signals(log.reopen_handle(), 0).context("cannot handle signals")?;
         let socket = bind(&address, config.server.backlog)
             .with_context(|| format!("cannot listen on {address}"))?;
         Listener::new(socket, Protocol::Legacy, handles.clone(), Arc::clone(&node)).start();

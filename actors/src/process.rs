@@ -67,6 +67,21 @@ pub fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'stat
     })
 }
 
+/// Installs the signal handling of a daemon in the running actor system:
+/// SIGHUP reopens the log files, SIGINT/SIGTERM stop the system with
+/// `exit_code`. Call it before reporting ready: the handlers are registered
+/// when this returns, so no early signal takes its default action.
+pub fn handle_signals(log: crate::logging::ReopenHandle, exit_code: i32) -> std::io::Result<()> {
+    actix_rt::spawn(crate::logging::reopen_on_sighup(log)?);
+    let stop = stop_signal()?;
+    actix_rt::spawn(async move {
+        let name = stop.await;
+        tracing::info!(target: "shoal.process", "{name} received. Shutting down.");
+        actix::System::current().stop_with_code(exit_code);
+    });
+    Ok(())
+}
+
 /// Locks all current and future memory of the process in RAM.
 pub fn lock_memory() -> Result<(), ProcessError> {
     use nix::sys::mman::{mlockall, MlockAllFlags};
