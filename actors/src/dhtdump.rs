@@ -36,7 +36,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::hash::BuildHasher;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -485,9 +484,13 @@ impl NodeConnection {
     }
 }
 
-/// A random number for the initial wait (no need for a strong generator).
+/// A random number for the initial wait, so that the sidecars of many nodes
+/// do not all dump at once.
 fn random_u64() -> u64 {
-    std::collections::hash_map::RandomState::new().hash_one((Instant::now(), std::process::id()))
+    let mut bytes = [0u8; 8];
+    // Without randomness the wait is simply 0; nothing depends on it.
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
 }
 
 #[cfg(test)]

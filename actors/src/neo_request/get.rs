@@ -16,11 +16,11 @@ pub(super) fn apply(name: &[u8], key: u64, node: &DhtNode, mut reply: Reply<'_>)
         return reply.send(&GetStatus::WrongNode.encode_body(reply.id));
     }
     let id = reply.id;
-    let value = entry.storage.get(key, |value| encode_get_value(id, value));
-    match value {
-        Some(message) => {
+    let found = entry.storage.get(key, |value| (value.len(), encode_get_value(id, value)));
+    match found {
+        Some((len, message)) => {
             reply.send(&GetStatus::Got.encode_body(id));
-            node.counters.action(Action::Read, 1, (message.len() - 16) as u64);
+            node.counters.action(Action::Read, 1, len as u64);
             reply.send(&message);
         }
         None => reply.send(&GetStatus::NoRecord.encode_body(id)),

@@ -12,8 +12,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::format::DumpWriter;
 
@@ -76,7 +74,7 @@ pub fn write_dump(
     };
     let current = dump_path(dir, channel);
     if current.exists() {
-        let (link, _) = temp_name(dir, &format!("{channel}{BACKUP_SUFFIX}"));
+        let link = temp_name(dir, &format!("{channel}{BACKUP_SUFFIX}"))?;
         fs::hard_link(&current, &link)?;
         fs::rename(&link, backup_path(dir, channel))?;
     }
@@ -221,7 +219,7 @@ pub fn scan_directory(dir: &Path) -> io::Result<DirectoryScan> {
 /// Creates `<base>.<6 chars>.dumping` exclusively, mode 0600.
 fn create_temp(dir: &Path, base: &str) -> io::Result<(PathBuf, File)> {
     loop {
-        let (path, _) = temp_name(dir, base);
+        let path = temp_name(dir, base)?;
         match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
             Ok(file) => return Ok((path, file)),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -230,20 +228,14 @@ fn create_temp(dir: &Path, base: &str) -> io::Result<(PathBuf, File)> {
     }
 }
 
-/// A fresh `<base>.<6 chars>.dumping` path in `dir`.
-fn temp_name(dir: &Path, base: &str) -> (PathBuf, String) {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// A fresh `<base>.<6 random chars>.dumping` path in `dir` (the original's
+/// temporary name pattern).
+fn temp_name(dir: &Path, base: &str) -> io::Result<PathBuf> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let mut seed = nanos ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(1, Ordering::Relaxed);
-    let suffix: String = (0..6)
-        .map(|_| {
-            seed = seed.wrapping_mul(0x5851_f42d_4c95_7f2d).wrapping_add(0x1405_7b7e_f767_814f);
-            ALPHABET[(seed >> 58) as usize % ALPHABET.len()] as char
-        })
-        .collect();
-    let name = format!("{base}.{suffix}{TEMP_SUFFIX}");
-    (dir.join(&name), name)
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+    let suffix: String = random.iter().map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char).collect();
+    Ok(dir.join(format!("{base}.{suffix}{TEMP_SUFFIX}")))
 }
 
 #[cfg(test)]
