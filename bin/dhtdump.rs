@@ -11,7 +11,6 @@
 //! cyclic mode; 1 for a config or start-up error, and when a one-shot run
 //! is interrupted by a signal before its dump completed.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use actix::prelude::*;
@@ -19,7 +18,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use shoal_actors::config::DhtDumpConfig;
 use shoal_actors::dhtdump::DumpCycle;
-use shoal_actors::process::handle_signals;
+use shoal_actors::process::{handle_signals, ConfigArgs};
 
 /// Command line, as the original's.
 #[derive(Debug, Parser)]
@@ -29,15 +28,9 @@ use shoal_actors::process::handle_signals;
     about = "Iterates over all channels of a DHT node, dumping the data to disk (swarm dhtdump compatible)"
 )]
 struct Args {
-    /// The dhtdump config.ini (required, as in the original).
-    #[arg(short = 'c', long = "config")]
-    config: PathBuf,
-    /// Override a config value: `-O Section.key=value` (repeatable).
-    #[arg(short = 'O', long = "override-config")]
-    overrides: Vec<String>,
-    /// Warn about unknown config keys instead of refusing to start.
-    #[arg(long = "loose-config-parsing")]
-    loose_config_parsing: bool,
+    /// `-c`, `-O`, `--loose-config-parsing`.
+    #[command(flatten)]
+    config: ConfigArgs,
     /// One-shot mode: dump every channel once, immediately, then exit.
     #[arg(short = 'o', long = "oneshot")]
     oneshot: bool,
@@ -57,7 +50,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<i32> {
-    let config = DhtDumpConfig::load_with(&args.config, &args.overrides, args.loose_config_parsing)?;
+    let path = args.config.config.as_deref().context("the config file is missing: give it with -c/--config")?;
+    let config = DhtDumpConfig::load_with(path, &args.config.overrides, args.config.loose_config_parsing)?;
     let log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
         .context("cannot set up logging")?;
     for warning in &config.warnings {

@@ -5,7 +5,6 @@
 //! without `--config` it runs on an embedded default (loopback, ./data,
 //! ./log) so that one command starts a working node.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,49 +12,40 @@ use std::time::Duration;
 use actix::prelude::*;
 use anyhow::Context as _;
 use clap::Parser;
-use shoal_actors::config::DhtNodeConfig;
-use shoal_actors::control::{Commands, ControlSocket};
+use shoal_actors::config::{DhtNodeConfig, RingConfig};
+use shoal_actors::control::Commands;
 use shoal_actors::dump_cycle::{DumpCycle, Dumper};
 use shoal_actors::load::{load_channels, LoadRules};
-use shoal_actors::process::handle_signals;
-use shoal_actors::connection::Protocol;
-use shoal_actors::listener::Listener;
+use shoal_actors::process::{exit_status, handle_signals, start_workers, stop_workers, ConfigArgs};
+use shoal_actors::connection::DhtLegacy;
+use shoal_actors::neo_request::DhtNeo;
+use shoal_actors::service::NeoPort;
+use shoal_actors::listener::{bind, Listener, Ports};
+use shoal_actors::ring::peer::PeerPort;
+use shoal_actors::ring::{Ring, RingNode};
+use shoal_cluster::membership::Membership;
 use shoal_actors::node::{DhtNode, Limits};
 use shoal_actors::stats::Stats;
-use shoal_protocol::neo::Credentials;
+use shoal_actors::neo::CredentialsStore;
 use shoal_storage::dht::hash::HashRange;
 
 /// Command line, as the original's (`-c`, `-O`), plus shoal's defaults.
 #[derive(Debug, Parser)]
 #[command(name = "dhtnode", version, about = "shoal DHT node (swarm dhtnode compatible)")]
 struct Args {
-    /// The node's config.ini; without it an embedded default is used.
-    #[arg(short = 'c', long = "config")]
-    config: Option<PathBuf>,
-    /// Override a config value: `-O Section.key=value` (repeatable).
-    #[arg(short = 'O', long = "override-config")]
-    overrides: Vec<String>,
-    /// Warn about unknown config keys instead of refusing to start.
-    #[arg(long = "loose-config-parsing")]
-    loose_config_parsing: bool,
+    /// `-c`, `-O`, `--loose-config-parsing`.
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("dhtnode: {error:#}");
-            tracing::error!(target: "dhtnode.main", "{error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_status("dhtnode", run(Args::parse()))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let config = match &args.config {
-        Some(path) => DhtNodeConfig::load_with(path, &args.overrides, args.loose_config_parsing)?,
-        None => DhtNodeConfig::embedded_default(&args.overrides)?,
+    let config = match &args.config.config {
+        Some(path) => DhtNodeConfig::load_with(path, &args.config.overrides, args.config.loose_config_parsing)?,
+        None => DhtNodeConfig::embedded_default(&args.config.overrides)?,
     };
     let log = shoal_actors::logging::init(&config.log, std::path::Path::new("."))
         .context("cannot set up logging")?;
@@ -103,32 +93,44 @@ fn run(args: Args) -> anyhow::Result<()> {
     let dump_period = (config.dump.period_s > 0).then(|| Duration::from_secs(config.dump.period_s));
 
     let system = System::new();
-    let workers: Vec<Arbiter> = (0..std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .map(|_| Arbiter::new())
-        .collect();
-    let handles: Vec<ArbiterHandle> = workers.iter().map(Arbiter::handle).collect();
+    let (workers, handles) = start_workers();
     let address = format!("{}:{}", config.server.address, config.server.port);
     let neo_address = format!("{}:{}", config.server.address, config.server.neo_port());
-    let credentials = Arc::new(load_credentials());
+    let credentials = Arc::new(CredentialsStore::load(CREDENTIALS_FILE.into()));
+    let ring = match &config.ring {
+        Some(ring) => Some(Arc::new(join_ring(ring)?)),
+        None => None,
+    };
     let stats_path = config.stats.file_name.clone();
     let stats_interval = Duration::from_secs(config.stats.interval);
     let control_path = config.server.unix_socket_path.clone();
     let commands = Commands {
         reopen_logs: log.reopen_handle(),
         version: format!("dhtnode (shoal) {}", env!("CARGO_PKG_VERSION")),
+        credentials: Some(Arc::clone(&credentials)),
+        ring: ring.clone(),
     };
     system.block_on(async {
         // Signal handlers first: a signal right after start-up is handled.
         handle_signals(log.reopen_handle(), 0).context("cannot handle signals")?;
-        let socket = bind(&address, config.server.backlog)
-            .with_context(|| format!("cannot listen on {address}"))?;
-        Listener::new(socket, Protocol::Legacy, handles.clone(), Arc::clone(&node)).start();
-        let neo_socket = bind(&neo_address, config.server.backlog)
-            .with_context(|| format!("cannot listen on {neo_address} (neo: port + 100)"))?;
-        Listener::new(neo_socket, Protocol::Neo(credentials), handles, Arc::clone(&node)).start();
-        ControlSocket::bind(control_path.clone(), commands)
-            .with_context(|| format!("cannot create unix socket {}", control_path.display()))?
-            .start();
+        let ports = Ports {
+            legacy: (address.clone(), Arc::new(DhtLegacy::new(Arc::clone(&node)))),
+            neo: (neo_address.clone(), Arc::new(NeoPort::new(
+                Arc::new(DhtNeo::new(Arc::clone(&node))),
+                credentials,
+                Arc::clone(&node.counters.neo_connections),
+                node.limits.connection_limit,
+            ))),
+            backlog: config.server.backlog,
+            control: (control_path, commands),
+        };
+        if let (Some(ring), Some(settings)) = (&ring, &config.ring) {
+            let peers = format!("{}:{}", config.server.address, settings.peer_port);
+            let socket = bind(&peers, config.server.backlog).with_context(|| format!("cannot listen for peers on {peers}"))?;
+            Listener::new(socket, Arc::new(PeerPort::new(Arc::clone(ring))), handles.clone()).start();
+            RingNode::new(Arc::clone(ring), settings.seed.clone(), Duration::from_millis(settings.gossip_ms)).start();
+        }
+        ports.open(handles)?;
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
         DumpCycle::new(Arc::clone(&dumper), dump_period, removed).start();
         tracing::info!(target: "dhtnode.main", "Starting DHT node --------------------------------");
@@ -136,10 +138,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     system.run().context("event loop failed")?;
-    for worker in workers {
-        worker.stop();
-        let _ = worker.join();
-    }
+    stop_workers(workers);
     // Every connection is gone: nothing can change the channels any more.
     tracing::info!(target: "dhtnode.main", "Closing memory channels: final dump");
     dumper.dump_all();
@@ -147,38 +146,20 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The neo clients' keys, from `etc/credentials` (relative to the working
-/// directory, as in the original). The original refuses to start without
-/// the file; shoal starts and refuses every neo client instead, saying so.
-fn load_credentials() -> Credentials {
-    let path = std::path::Path::new(CREDENTIALS_FILE);
-    match Credentials::load(path) {
-        Ok(credentials) => {
-            tracing::info!(target: "dhtnode.main", "{} neo clients in {CREDENTIALS_FILE}", credentials.len());
-            credentials
-        }
-        Err(error) => {
-            tracing::warn!(target: "dhtnode.main", "no neo clients can authenticate: {CREDENTIALS_FILE}: {error}");
-            Credentials::default()
-        }
-    }
+/// This node's ring state from `[Ring]`: the cluster key and a membership of
+/// one, which the RingNode actor then grows through the seed.
+fn join_ring(settings: &RingConfig) -> anyhow::Result<Ring> {
+    let key = std::fs::read(&settings.key_file)
+        .with_context(|| format!("cannot read the cluster key {}", settings.key_file.display()))?;
+    let key = key.trim_ascii().to_vec();
+    anyhow::ensure!(key.len() >= 16, "the cluster key {} must hold at least 16 bytes", settings.key_file.display());
+    let membership = Membership::new(
+        &settings.advertise,
+        Duration::from_millis(settings.suspect_after_ms),
+        Duration::from_millis(settings.down_after_ms),
+    );
+    Ok(Ring { membership: std::sync::Mutex::new(membership), key })
 }
 
 /// Where the original reads its neo credentials from.
 const CREDENTIALS_FILE: &str = "etc/credentials";
-
-/// Binds a port with the configured backlog.
-fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
-    let address: std::net::SocketAddr = address
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
-    let socket = if address.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(address)?;
-    socket.listen(backlog)
-}
-

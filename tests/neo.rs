@@ -145,14 +145,16 @@ async fn record_requests_share_the_channels_with_legacy_clients() {
     let replies = exchange(&mut socket, &get.encode_body(5), 2).await;
     assert_eq!(GetStatus::decode_body(&replies[1]).unwrap(), (5, GetStatus::NoRecord));
 
-    // A command the node does not serve yet is answered as such, and the
-    // connection stays usable.
-    let mut unserved = 6u64.to_le_bytes().to_vec();
-    unserved.extend_from_slice(&[5, 0]); // GetAll, version 0
-    unserved.extend_from_slice(&5u64.to_le_bytes());
-    unserved.extend_from_slice(b"mixed");
-    let replies = exchange(&mut socket, &unserved, 1).await;
+    // An unknown command and an unknown version are answered as the
+    // original answers them, and the connection stays usable.
+    let mut unknown = 6u64.to_le_bytes().to_vec();
+    unknown.extend_from_slice(&[11, 0]);
+    let replies = exchange(&mut socket, &unknown, 1).await;
     assert_eq!(decode_supported(&replies[0]).unwrap(), (6, SupportedStatus::RequestNotSupported));
+    let mut new_version = 6u64.to_le_bytes().to_vec();
+    new_version.extend_from_slice(&[2, 1]); // Put, version 1
+    let replies = exchange(&mut socket, &new_version, 1).await;
+    assert_eq!(decode_supported(&replies[0]).unwrap(), (6, SupportedStatus::VersionNotSupported));
     let exists = DhtRequest::Exists { channel: b"mixed", key: 8 };
     let replies = exchange(&mut socket, &exists.encode_body(7), 2).await;
     assert_eq!(ExistsStatus::decode_body(&replies[1]).unwrap(), (7, ExistsStatus::RecordExists));
@@ -178,4 +180,130 @@ async fn only_admin_removes_channels() {
     let replies = exchange(&mut admin, &remove.encode_body(2), 2).await;
     assert_eq!(RemoveChannelStatus::decode_body(&replies[1]).unwrap(), (2, RemoveChannelStatus::ChannelRemoved));
     assert!(legacy.get_channels().await.unwrap().is_empty());
+}
+
+/// Authenticates as admin on a raw socket.
+async fn admin_socket(node: &Node) -> TcpStream {
+    let (accepted, socket) = connect(node, "admin", Key([0; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted), "{accepted:?}");
+    socket
+}
+
+fn request_message(id: u64, payload: &[u8]) -> Vec<u8> {
+    let mut message = Vec::new();
+    shoal_protocol::neo::header::encode_message(
+        shoal_protocol::neo::MessageType::Request,
+        &[&id.to_le_bytes(), payload],
+        &mut message,
+    );
+    message
+}
+
+#[tokio::test]
+async fn the_five_thousand_and_first_active_request_closes_the_connection() {
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let mut socket = admin_socket(&node).await;
+    // GetHashRange stays active until the connection closes.
+    let mut requests = Vec::new();
+    for id in 1..=5_001u64 {
+        requests.extend_from_slice(&request_message(id, &[1, 0]));
+    }
+    socket.write_all(&requests).await.unwrap();
+    let mut replies = Vec::new();
+    socket.read_to_end(&mut replies).await.expect("the node closes the connection");
+    // 5,000 requests started: each answered Supported and with its range.
+    assert_eq!(replies.len(), 5_000 * ((10 + 9) + (10 + 24)));
+    node.wait_for_log("more than 5000 requests active at once");
+    // Everyone else is served.
+    let neo = node.neo().await;
+    assert_eq!(neo.get_hash_range().await.unwrap().current, (0, u64::MAX));
+}
+
+#[tokio::test]
+async fn a_request_message_out_of_place_closes_only_that_connection() {
+    use shoal_protocol::neo::dht::get_all::GetAllArgs;
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let bystander = node.neo().await;
+    bystander.put("c", 1, b"kept").await.unwrap();
+    let mut socket = admin_socket(&node).await;
+    let args = GetAllArgs { start_suspended: true, channel: b"c", continue_after: None, keys_only: false, value_filter: b"" };
+    let mut start = vec![5, 0];
+    start.extend_from_slice(&args.encode());
+    socket.write_all(&request_message(1, &start)).await.unwrap();
+    // An Ack while the stream runs is not something a GetAll expects.
+    socket.write_all(&request_message(1, &[4])).await.unwrap();
+    let mut replies = Vec::new();
+    socket.read_to_end(&mut replies).await.expect("the node closes the connection");
+    node.wait_for_log("unexpected control message");
+    assert_eq!(bystander.get("c", 1).await.unwrap().1.as_deref(), Some(&b"kept"[..]));
+
+    // A first message too short for a command, and a truncated argument.
+    for payload in [&[2u8][..], &[2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, b'x']] {
+        let mut socket = admin_socket(&node).await;
+        socket.write_all(&request_message(9, payload)).await.unwrap();
+        let mut rest = Vec::new();
+        socket.read_to_end(&mut rest).await.expect("closed");
+    }
+    assert_eq!(bystander.get("c", 1).await.unwrap().1.as_deref(), Some(&b"kept"[..]));
+}
+
+#[tokio::test]
+async fn credentials_are_reloaded_on_the_control_socket_command() {
+    use tokio::io::AsyncBufReadExt;
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let ask = |command: &'static str| {
+        let path = node.dir().join("dhtnode.socket");
+        async move {
+            let socket = tokio::net::UnixStream::connect(path).await.expect("control socket");
+            let (read, mut write) = socket.into_split();
+            write.write_all(format!("{command}\n").as_bytes()).await.unwrap();
+            write.shutdown().await.unwrap();
+            let mut reply = String::new();
+            let mut lines = tokio::io::BufReader::new(read);
+            while lines.read_line(&mut reply).await.unwrap() > 0 {}
+            reply
+        }
+    };
+    let (refused, _) = connect(&node, "newcomer", Key([0x22; 128])).await;
+    assert!(matches!(refused, ClientEvent::Rejected));
+
+    let mut file = credentials_file();
+    file.extend_from_slice(format!("newcomer:{}\n", "22".repeat(128)).as_bytes());
+    std::fs::write(node.dir().join("etc/credentials"), &file).unwrap();
+    assert_eq!(ask("update-credentials").await, "Credentials updated.\n");
+    assert_eq!(ask("list-credentials").await, "Registered credentials:\nadmin\nnewcomer\n");
+    let (accepted, _) = connect(&node, "newcomer", Key([0x22; 128])).await;
+    assert!(matches!(accepted, ClientEvent::Accepted), "{accepted:?}");
+
+    // A broken file is refused and the loaded keys stay.
+    std::fs::write(node.dir().join("etc/credentials"), b"broken:abc\n").unwrap();
+    assert!(ask("update-credentials").await.starts_with("Error updating credentials: "));
+    let (still, _) = connect(&node, "newcomer", Key([0x22; 128])).await;
+    assert!(matches!(still, ClientEvent::Accepted), "{still:?}");
+}
+
+#[tokio::test]
+async fn bad_headers_after_authentication_close_only_that_connection() {
+    use shoal_protocol::neo::Header;
+    let node = Node::start_with_files(&[("etc/credentials", credentials_file())]);
+    let bystander = node.neo().await;
+    bystander.put("c", 1, b"kept").await.unwrap();
+    let mut bad_parity = Header::new(shoal_protocol::neo::MessageType::Request, 10).encode();
+    bad_parity[9] ^= 0x01;
+    // A huge body length (valid parity): refused before any room is taken.
+    let oversized = Header::new(shoal_protocol::neo::MessageType::Request, u64::MAX / 2).encode();
+    // Type 3 does not exist; fix the parity so only the type is wrong.
+    let mut unknown_type = Header::new(shoal_protocol::neo::MessageType::Request, 10).encode();
+    unknown_type[0] = 3;
+    unknown_type[9] = unknown_type[..9].iter().fold(0, |p, b| p ^ b);
+    // An Authentication message after the handshake is out of place.
+    let late_auth = Header::new(shoal_protocol::neo::MessageType::Authentication, 1).encode();
+    for header in [bad_parity, oversized, unknown_type, late_auth] {
+        let mut socket = admin_socket(&node).await;
+        socket.write_all(&header).await.unwrap();
+        socket.write_all(&[0; 10]).await.unwrap();
+        assert!(closed_by_node(socket).await, "{header:02x?}");
+    }
+    node.wait_for_log("bad message");
+    assert_eq!(bystander.get("c", 1).await.unwrap().1.as_deref(), Some(&b"kept"[..]));
 }

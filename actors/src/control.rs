@@ -3,16 +3,21 @@
 //!
 //! A line is `command arguments...`; replies are text. Commands served:
 //! `reopen_files <file>...` (reopen the log files after a rotation; answers
-//! `ACK`), `show_version`. Anything else is answered `Command not found`, as
-//! the original answers. The socket file is removed when the actor stops.
+//! `ACK`), `show_version`, and on nodes with a neo port `update-credentials`
+//! (re-read `etc/credentials`) and `list-credentials` (the client names).
+//! With `[Ring]`, `ring-status` shows the ring's epoch and each member's
+//! health. Anything else is answered `Command not found`, as the original
+//! answers. The socket file is removed when the actor stops.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::logging::ReopenHandle;
+use crate::neo::CredentialsStore;
 
 /// Longest command line accepted; a longer one closes that connection.
 const MAX_LINE: usize = 64 * 1024;
@@ -31,6 +36,11 @@ pub struct Commands {
     pub reopen_logs: ReopenHandle,
     /// The program and version `show_version` prints.
     pub version: String,
+    /// The neo clients' credentials, for `update-credentials` and
+    /// `list-credentials` (nodes with a neo port).
+    pub credentials: Option<Arc<CredentialsStore>>,
+    /// The ring this node is a member of, for `ring-status`.
+    pub ring: Option<Arc<crate::ring::Ring>>,
 }
 
 impl ControlSocket {
@@ -122,6 +132,29 @@ fn answer(line: &str, commands: &Commands) -> String {
             "ACK\n".to_string()
         }
         Some("show_version") => format!("{}\n", commands.version),
+        Some("ring-status") => match &commands.ring {
+            Some(ring) => ring.status(),
+            None => "Error: this node is not in a ring\n".to_string(),
+        },
+        Some(command @ ("update-credentials" | "list-credentials")) => {
+            let Some(credentials) = commands.credentials.as_deref() else {
+                return "Command not found\n".to_string();
+            };
+            if words.next().is_some() {
+                return "Error: No command arguments expected\n".to_string();
+            }
+            if command == "list-credentials" {
+                let names: String = credentials.names().iter().map(|name| format!("{name}\n")).collect();
+                return format!("Registered credentials:\n{names}");
+            }
+            match credentials.reload() {
+                Ok(_) => "Credentials updated.\n".to_string(),
+                Err(error) => {
+                    tracing::error!(target: "shoal.control", "update-credentials: {error}");
+                    format!("Error updating credentials: {error}\n")
+                }
+            }
+        }
         Some(_) => "Command not found\n".to_string(),
     }
 }
@@ -132,7 +165,7 @@ mod tests {
 
     #[test]
     fn commands_answer_as_the_original() {
-        let commands = Commands { reopen_logs: ReopenHandle::default(), version: "dhtnode 1".into() };
+        let commands = Commands { reopen_logs: ReopenHandle::default(), version: "dhtnode 1".into(), credentials: None, ring: None };
         assert_eq!(answer("reopen_files log/root.log", &commands), "ACK\n");
         assert_eq!(answer("reopen_files", &commands), "ERROR: missing name of the file to rotate.\n");
         assert_eq!(answer("show_version", &commands), "dhtnode 1\n");

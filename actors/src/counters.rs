@@ -5,6 +5,7 @@
 //! thread, never a message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use shoal_protocol::legacy::Command;
@@ -119,9 +120,9 @@ pub struct NodeCounters {
     /// Bytes read from clients since the last stats line.
     pub bytes_received: AtomicU64,
     /// Open legacy client connections now.
-    pub connections: AtomicU64,
+    pub connections: Arc<AtomicU64>,
     /// Open neo client connections now.
-    pub neo_connections: AtomicU64,
+    pub neo_connections: Arc<AtomicU64>,
     requests: [RequestCounters; TIMED_REQUESTS.len()],
     actions: [[AtomicU64; 2]; 5],
 }

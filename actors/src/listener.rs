@@ -11,8 +11,8 @@ use actix::prelude::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::connection::{Connection, Protocol};
-use crate::node::DhtNode;
+use crate::connection::Connection;
+use crate::service::Service;
 
 /// The acceptor of one TCP port.
 pub struct Listener {
@@ -22,20 +22,19 @@ pub struct Listener {
 /// What the accept loop owns.
 struct Acceptor {
     socket: TcpListener,
-    protocol: Protocol,
+    service: Arc<dyn Service>,
     workers: Vec<ArbiterHandle>,
-    node: Arc<DhtNode>,
     permits: Arc<Semaphore>,
 }
 
 impl Listener {
-    /// A listener on a bound socket, handing connections that speak
-    /// `protocol` to `workers`. Each listener has its own `connection_limit`,
-    /// as in the original.
-    pub fn new(socket: TcpListener, protocol: Protocol, workers: Vec<ArbiterHandle>, node: Arc<DhtNode>) -> Self {
+    /// A listener on a bound socket, handing its connections to `workers`
+    /// to be served by `service`. Each listener has its own
+    /// `connection_limit`, as in the original.
+    pub fn new(socket: TcpListener, service: Arc<dyn Service>, workers: Vec<ArbiterHandle>) -> Self {
         assert!(!workers.is_empty(), "a listener needs at least one worker arbiter");
-        let permits = Arc::new(Semaphore::new(node.limits.connection_limit));
-        Listener { accept: Some(Acceptor { socket, protocol, workers, node, permits }) }
+        let permits = Arc::new(Semaphore::new(service.connection_limit()));
+        Listener { accept: Some(Acceptor { socket, service, workers, permits }) }
     }
 }
 
@@ -66,7 +65,7 @@ impl Acceptor {
                 }
             };
             let worker = &self.workers[next_worker];
-            if let Err(error) = hand_over(socket, worker, &self.node, self.protocol.clone(), permit) {
+            if let Err(error) = hand_over(socket, worker, &self.service, permit) {
                 tracing::warn!(target: "shoal.listener", "dropping connection from {peer}: {error}");
             }
             next_worker = (next_worker + 1) % self.workers.len();
@@ -79,20 +78,85 @@ impl Acceptor {
 fn hand_over(
     socket: TcpStream,
     worker: &ArbiterHandle,
-    node: &Arc<DhtNode>,
-    protocol: Protocol,
+    service: &Arc<dyn Service>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let socket = socket.into_std()?;
-    let node = Arc::clone(node);
+    let service = Arc::clone(service);
     worker.spawn_fn(move || match TcpStream::from_std(socket) {
         Ok(socket) => {
-            Connection::new(socket, node, protocol, permit).start();
+            Connection::new(socket, service, permit).start();
         }
         Err(error) => {
             tracing::warn!(target: "shoal.listener", "cannot adopt connection: {error}");
         }
     });
     Ok(())
+}
+
+/// Binds `address` (`ip:port`) with the configured listen backlog, for a
+/// [`Listener`].
+pub fn bind(address: &str, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let address: std::net::SocketAddr = address
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(backlog)
+}
+
+/// Why a node could not open its ports.
+#[derive(Debug, thiserror::Error)]
+pub enum PortsError {
+    /// A TCP port could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// `ip:port`.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The control socket could not be created.
+    #[error("cannot create unix socket {path}: {source}")]
+    Control {
+        /// The socket path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The ports of a node: its legacy and neo listeners and its control
+/// socket. Each node kind fills in its services.
+pub struct Ports {
+    /// `ip:port` of the legacy protocol, and what serves it.
+    pub legacy: (String, Arc<dyn Service>),
+    /// `ip:port` of the neo protocol, and what serves it.
+    pub neo: (String, Arc<dyn Service>),
+    /// `[Server] backlog`.
+    pub backlog: u32,
+    /// The control socket's path and commands.
+    pub control: (std::path::PathBuf, crate::control::Commands),
+}
+
+impl Ports {
+    /// Binds and starts every listener (connections go to `workers`) and
+    /// the control socket; call inside the actor system.
+    pub fn open(self, workers: Vec<ArbiterHandle>) -> Result<(), PortsError> {
+        for (address, service) in [self.legacy, self.neo] {
+            let socket = bind(&address, self.backlog).map_err(|source| PortsError::Bind { address, source })?;
+            Listener::new(socket, service, workers.clone()).start();
+        }
+        let (path, commands) = self.control;
+        crate::control::ControlSocket::bind(path.clone(), commands)
+            .map_err(|source| PortsError::Control { path: path.display().to_string(), source })?
+            .start();
+        Ok(())
+    }
 }

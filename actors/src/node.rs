@@ -4,10 +4,12 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
+use shoal_protocol::neo::dht::get_hash_range::HashRangeUpdate;
 use shoal_storage::dht::hash::HashRange;
 
 use crate::channels::ChannelRegistry;
 use crate::counters::{Action, NodeCounters};
+use crate::listeners::Change;
 
 /// The limits a node enforces on requests, from config.ini.
 #[derive(Debug, Clone)]
@@ -49,7 +51,14 @@ pub struct DhtNode {
     pub redistribution: crate::redistribution::RedistributionState,
     /// Where removed channels' names go, so their dumps can be moved away.
     removals: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Changes of this node's range and news of other nodes, for the neo
+    /// GetHashRange requests.
+    hash_range_updates: tokio::sync::broadcast::Sender<HashRangeUpdate>,
 }
+
+/// How many hash-range notifications a GetHashRange request may fall behind
+/// before it resynchronises from the current range.
+const HASH_RANGE_UPDATES_QUEUED: usize = 1024;
 
 impl DhtNode {
     /// A node with no channels yet.
@@ -63,6 +72,7 @@ impl DhtNode {
             range: RwLock::new(range),
             redistribution: crate::redistribution::RedistributionState::default(),
             removals: std::sync::OnceLock::new(),
+            hash_range_updates: tokio::sync::broadcast::channel(HASH_RANGE_UPDATES_QUEUED).0,
         }
     }
 
@@ -75,6 +85,25 @@ impl DhtNode {
     /// requests checked after this call see the new range.
     pub fn set_range(&self, range: HashRange) {
         *self.range.write().unwrap_or_else(|p| p.into_inner()) = range;
+        let _ = self.hash_range_updates.send(HashRangeUpdate::ChangeHashRange { min: range.min, max: range.max });
+    }
+
+    /// Tells GetHashRange requests that the node at `address`:`port`
+    /// (legacy port; its neo port is 100 above, the original's convention)
+    /// now holds `range`. Addresses that are not IPv4 cannot be sent.
+    pub fn announce_node(&self, address: &str, port: u16, range: HashRange) {
+        let Ok(ip) = address.parse::<std::net::Ipv4Addr>() else {
+            tracing::warn!(target: "shoal.neo", "cannot announce node {address}:{port} to neo clients: not IPv4");
+            return;
+        };
+        let Some(neo_port) = port.checked_add(100) else { return };
+        let addr = std::net::SocketAddrV4::new(ip, neo_port);
+        let _ = self.hash_range_updates.send(HashRangeUpdate::NewNode { addr, min: range.min, max: range.max });
+    }
+
+    /// Hash-range notifications from now on.
+    pub fn hash_range_updates(&self) -> tokio::sync::broadcast::Receiver<HashRangeUpdate> {
+        self.hash_range_updates.subscribe()
     }
 
     /// Stores a record (creating its channel) and wakes the channel's
@@ -82,7 +111,7 @@ impl DhtNode {
     pub fn put(&self, channel: &str, key: u64, value: &[u8]) {
         let entry = self.channels.get_or_create(channel);
         entry.storage.put(key, value);
-        let dropped = entry.listeners.changed(key);
+        let dropped = entry.listeners.changed(key, Change::Written);
         if dropped > 0 {
             tracing::warn!(
                 target: "shoal.listen",
@@ -91,12 +120,14 @@ impl DhtNode {
         }
     }
 
-    /// Removes a record, counting what was deleted.
-    pub fn remove(&self, channel: &str, key: u64) {
-        let Some(entry) = self.channels.get(channel) else { return };
-        if let Some(len) = entry.storage.remove(key) {
-            self.counters.action(Action::Deleted, 1, len);
-        }
+    /// Removes a record, counting what was deleted and telling the
+    /// channel's Mirror requests; returns whether it was stored.
+    pub fn remove(&self, channel: &str, key: u64) -> bool {
+        let Some(entry) = self.channels.get(channel) else { return false };
+        let Some(len) = entry.storage.remove(key) else { return false };
+        self.counters.action(Action::Deleted, 1, len);
+        entry.listeners.changed(key, Change::Removed);
+        true
     }
 
     /// Sends the names of channels removed by requests to `sink` (the dump

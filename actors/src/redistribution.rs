@@ -230,6 +230,9 @@ impl Redistribution {
         match persisted {
             Ok(Ok(())) => {
                 node.set_range(range);
+                for target in &self.targets {
+                    node.announce_node(&target.address, target.port, target.range);
+                }
                 Ok(())
             }
             Ok(Err(error)) => {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::counters::{Action, TIMED_REQUESTS};
+use crate::counters::{Action, RequestFigures, TIMED_REQUESTS};
 use crate::node::DhtNode;
 
 /// Number of log events per level since the last stats line, indexed
@@ -56,73 +56,108 @@ impl Stats {
 
     /// Builds the next line (and resets the per-interval counters).
     pub fn line(&mut self) -> String {
-        let mut line = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f").to_string();
-        let mut field = |key: &str, value: &dyn std::fmt::Display| {
-            let _ = write!(line, " {key}:{value}");
-        };
-        let cpu = CpuSample::now();
-        let (user, system) = cpu.percent_since(&self.cpu);
-        self.cpu = cpu;
-        let (vsz, rss) = memory();
-        field("cpu_user", &format_args!("{user:.2}"));
-        field("cpu_system", &format_args!("{system:.2}"));
-        field("cpu_total", &format_args!("{:.2}", user + system));
-        field("vsz", &vsz);
-        field("rss", &rss);
-        field("mem_percentage", &format_args!("{:.2}", mem_percentage(rss)));
+        let mut line = StatsLine::start();
+        line.process(&mut self.cpu);
         let counters = &self.node.counters;
-        field("bytes_sent", &counters.bytes_sent.swap(0, Ordering::Relaxed));
-        field("bytes_received", &counters.bytes_received.swap(0, Ordering::Relaxed));
-        let connections = counters.connections.load(Ordering::Relaxed);
-        let limit = self.node.limits.connection_limit.max(1) as f64;
-        field("handling_connections", &connections);
-        field("handling_connections_pcnt", &format_args!("{:.2}", connections as f64 * 100.0 / limit));
-        let neo = counters.neo_connections.load(Ordering::Relaxed);
-        field("handling_neo_connections", &neo);
-        field("handling_neo_connections_pcnt", &format_args!("{:.2}", neo as f64 * 100.0 / limit));
+        let connections = [&*counters.connections, &*counters.neo_connections];
+        line.traffic([&counters.bytes_sent, &counters.bytes_received], connections, self.node.limits.connection_limit);
         let total = self.node.channels.total();
-        field("total_bytes", &total.reported_bytes);
-        field("total_records", &total.records);
+        line.field("total_bytes", total.reported_bytes);
+        line.field("total_records", total.records);
         for (name, stats) in self.node.channels.stats() {
-            field(&format!("channel/{name}/bytes"), &stats.reported_bytes);
-            field(&format!("channel/{name}/records"), &stats.records);
+            line.field(&format!("channel/{name}/bytes"), stats.reported_bytes);
+            line.field(&format!("channel/{name}/records"), stats.records);
         }
-        field("old_request_versions_in_use", &0);
+        line.field("old_request_versions_in_use", 0);
         for command in TIMED_REQUESTS {
             let Some(figures) = counters.request(command).map(|c| c.take()) else { continue };
-            let prefix = format!("request/{}", command.name());
-            field(&format!("{prefix}/max_active"), &figures.max_active);
-            field(&format!("{prefix}/handled"), &figures.handled);
-            let mean = if figures.mean_micros.is_nan() {
-                "-nan".to_string()
-            } else {
-                format!("{:.2}", figures.mean_micros)
-            };
-            field(&format!("{prefix}/mean_handled_time_micros"), &mean);
-            let names = ["10_micros", "100_micros", "1_ms", "10_ms", "100_ms", "over_100_ms"];
-            for (name, count) in names.iter().zip(figures.buckets) {
-                field(&format!("{prefix}/handled_{name}"), &count);
-            }
+            line.request(&format!("request/{}", command.name()), &figures);
         }
         for (action, name) in Action::ALL {
             let (records, bytes) = counters.take_action(action);
-            field(&format!("action/{name}/records"), &records);
-            field(&format!("action/{name}/bytes"), &bytes);
+            line.action(name, records, bytes);
         }
-        let logged = |i: usize| LOGGED[i].swap(0, Ordering::Relaxed);
-        field("logged_debug", &logged(1));
-        field("logged_trace", &logged(0));
-        field("logged_verbose", &0);
-        field("logged_info", &logged(2));
-        field("logged_warn", &logged(3));
-        field("logged_error", &logged(4));
-        field("logged_fatal", &0);
-        line
+        line.finish()
     }
 
     fn write_line(&mut self) {
         let line = self.line();
         append_line(&self.path, &line);
+    }
+}
+
+/// A stats.log line being built: the timestamp, then `key:value` fields.
+pub struct StatsLine(String);
+
+impl StatsLine {
+    /// A line stamped now (local time, milliseconds).
+    pub fn start() -> Self {
+        StatsLine(chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f").to_string())
+    }
+
+    /// Appends ` key:value`.
+    pub fn field(&mut self, key: &str, value: impl std::fmt::Display) {
+        let _ = write!(self.0, " {key}:{value}");
+    }
+
+    /// The process figures every node starts with: CPU since `cpu` (which
+    /// becomes now), virtual and resident size, share of the machine.
+    pub fn process(&mut self, cpu: &mut CpuSample) {
+        let now = CpuSample::now();
+        let (user, system) = now.percent_since(cpu);
+        *cpu = now;
+        let (vsz, rss) = memory();
+        self.field("cpu_user", format_args!("{user:.2}"));
+        self.field("cpu_system", format_args!("{system:.2}"));
+        self.field("cpu_total", format_args!("{:.2}", user + system));
+        self.field("vsz", vsz);
+        self.field("rss", rss);
+        self.field("mem_percentage", format_args!("{:.2}", mem_percentage(rss)));
+    }
+
+    /// Traffic since the last line (the counters restart from 0) and the
+    /// open legacy and neo connections against `limit`.
+    pub fn traffic(&mut self, [sent, received]: [&AtomicU64; 2], [legacy, neo]: [&AtomicU64; 2], limit: usize) {
+        self.field("bytes_sent", sent.swap(0, Ordering::Relaxed));
+        self.field("bytes_received", received.swap(0, Ordering::Relaxed));
+        let limit = limit.max(1) as f64;
+        for (name, count) in [("handling_connections", legacy), ("handling_neo_connections", neo)] {
+            let count = count.load(Ordering::Relaxed);
+            self.field(name, count);
+            self.field(&format!("{name}_pcnt"), format_args!("{:.2}", count as f64 * 100.0 / limit));
+        }
+    }
+
+    /// The nine `<prefix>/…` figures of one request kind: most active at
+    /// once, handled, mean time (`-nan` when none) and the time histogram.
+    pub fn request(&mut self, prefix: &str, figures: &RequestFigures) {
+        self.field(&format!("{prefix}/max_active"), figures.max_active);
+        self.field(&format!("{prefix}/handled"), figures.handled);
+        let mean = if figures.mean_micros.is_nan() { "-nan".to_string() } else { format!("{:.2}", figures.mean_micros) };
+        self.field(&format!("{prefix}/mean_handled_time_micros"), mean);
+        let names = ["10_micros", "100_micros", "1_ms", "10_ms", "100_ms", "over_100_ms"];
+        for (name, count) in names.iter().zip(figures.buckets) {
+            self.field(&format!("{prefix}/handled_{name}"), count);
+        }
+    }
+
+    /// `action/<name>/records` and `action/<name>/bytes`.
+    pub fn action(&mut self, name: &str, records: u64, bytes: u64) {
+        self.field(&format!("action/{name}/records"), records);
+        self.field(&format!("action/{name}/bytes"), bytes);
+    }
+
+    /// Ends the line with the log events per level since the last line.
+    pub fn finish(mut self) -> String {
+        let logged = |i: usize| LOGGED[i].swap(0, Ordering::Relaxed);
+        self.field("logged_debug", logged(1));
+        self.field("logged_trace", logged(0));
+        self.field("logged_verbose", 0);
+        self.field("logged_info", logged(2));
+        self.field("logged_warn", logged(3));
+        self.field("logged_error", logged(4));
+        self.field("logged_fatal", 0);
+        self.0
     }
 }
 
@@ -162,14 +197,15 @@ impl Actor for Stats {
 }
 
 /// CPU time used by this process so far.
-struct CpuSample {
+pub struct CpuSample {
     at: Instant,
     user_ticks: u64,
     system_ticks: u64,
 }
 
 impl CpuSample {
-    fn now() -> Self {
+    /// The CPU time used so far.
+    pub fn now() -> Self {
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         // Fields after the parenthesised command name; utime and stime are
         // the 14th and 15th fields of the whole line.

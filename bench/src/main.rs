@@ -1,8 +1,11 @@
-//! shoal-load: drives a dhtnode with the real legacy protocol for bench/run.
+//! shoal-load: drives a dhtnode (legacy or neo protocol), a dmqnode (legacy)
+//! or a dlsnode (legacy or neo) for bench/run.
 //!
-//! Like redis-benchmark, it runs on one thread with many connections, each
-//! with one request in flight, and prints the achieved rate, so the two
-//! figures compare like with like.
+//! Like redis-benchmark, it runs on one thread with many connections and
+//! prints the achieved rate, so the two figures compare like with like:
+//! legacy connections carry one request at a time (as the protocol
+//! requires); neo connections carry `--pipeline` requests at once, as
+//! redis-benchmark's `-P`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,7 +13,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use shoal_protocol::client::dls::{DlsLegacyClient, DlsNeoClient};
+use shoal_protocol::client::dmq::DmqLegacyClient;
 use shoal_protocol::client::legacy::LegacyClient;
+use shoal_protocol::client::neo::NeoClient;
+use shoal_protocol::neo::Key;
 
 /// Which request to send.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -21,6 +28,28 @@ enum Op {
     Get,
     /// Put keys 0..requests once each, in order (for memory figures).
     Fill,
+    /// dmqnode: push records to one channel.
+    DmqPush,
+    /// dmqnode: pop records from one channel.
+    DmqPop,
+    /// dmqnode: consume `requests` records over one connection.
+    DmqConsume,
+    /// dlsnode: put records with increasing keys (one second per 1,000
+    /// records, so buckets fill as with real logs).
+    DlsPut,
+    /// dlsnode: read every record of the channel with one GetRange (neo)
+    /// or GetAll (legacy); prints MB/s of values instead of requests/s.
+    DlsScan,
+}
+
+/// Which protocol to speak.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Protocol {
+    /// The legacy port, one request at a time per connection.
+    Legacy,
+    /// The neo port (`addr` is the neo address), as the client `admin`
+    /// with the all-zero key, `--pipeline` requests in flight.
+    Neo,
 }
 
 /// Command line of shoal-load.
@@ -52,6 +81,12 @@ struct Args {
     /// bench/run gives redis), instead of one repeated byte.
     #[arg(long)]
     random_values: bool,
+    /// Protocol.
+    #[arg(long, value_enum, default_value = "legacy")]
+    protocol: Protocol,
+    /// Neo only: requests in flight per connection.
+    #[arg(long, default_value_t = 16)]
+    pipeline: u64,
 }
 
 /// The value bench/run stores under `key` with --random-values: xorshift64
@@ -83,41 +118,161 @@ async fn run(args: Args) -> anyhow::Result<f64> {
     let args = Arc::new(args);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for id in 0..args.connections {
-        let (next, args) = (Arc::clone(&next), Arc::clone(&args));
-        let mut client = LegacyClient::connect(args.addr.as_str())
-            .await
-            .with_context(|| format!("connecting to {}", args.addr))?;
-        tasks.spawn(async move {
-            let value = vec![b'x'; args.value_size];
-            let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (id + 1);
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= args.requests {
-                    return Ok::<(), anyhow::Error>(());
-                }
-                // xorshift: cheap, deterministic per connection.
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let key = match args.op {
-                    Op::Fill => n,
-                    Op::Put | Op::Get => rng % args.keyspace,
+    if matches!(args.op, Op::DmqConsume) {
+        let mut client = DmqLegacyClient::connect(args.addr.as_str()).await?;
+        client.consume(&args.channel).await?;
+        for _ in 0..args.requests {
+            client.next_record().await?.context("the channel was removed")?;
+        }
+        return Ok(args.requests as f64 / started.elapsed().as_secs_f64());
+    }
+    if matches!(args.op, Op::DlsScan) {
+        let bytes: usize = match args.protocol {
+            Protocol::Legacy => {
+                let mut client = DlsLegacyClient::connect(args.addr.as_str()).await?;
+                client.get_all(&args.channel).await?.iter().map(|(_, v)| v.len()).sum()
+            }
+            Protocol::Neo => {
+                let client = DlsNeoClient::connect(args.addr.as_str(), "admin", Key([0; 128])).await?;
+                let range = shoal_protocol::dls::neo::GetRangeArgs {
+                    channel: args.channel.as_bytes(),
+                    low: 0,
+                    high: i64::MAX,
+                    filter: b"",
+                    mode: 0,
                 };
-                match args.op {
-                    Op::Fill if args.random_values => {
-                        client.put(&args.channel, key, &keyed_value(key, args.value_size)).await?
-                    }
-                    Op::Put | Op::Fill => client.put(&args.channel, key, &value).await?,
-                    Op::Get => {
-                        client.get(&args.channel, key).await?;
+                let records = client.get_range(range, None).await?.context("GetRange refused")?;
+                records.iter().map(|(_, v)| v.len()).sum()
+            }
+        };
+        return Ok(bytes as f64 / 1e6 / started.elapsed().as_secs_f64());
+    }
+    for id in 0..args.connections {
+        if matches!(args.op, Op::DlsPut) {
+            match args.protocol {
+                Protocol::Legacy => {
+                    let mut client = DlsLegacyClient::connect(args.addr.as_str()).await?;
+                    let (next, args) = (Arc::clone(&next), Arc::clone(&args));
+                    tasks.spawn(async move {
+                        let mut keys = Keys::new(id);
+                        while let Some((n, value)) = keys.next_numbered(&next, &args) {
+                            client.put(&args.channel, 1_500_000_000 + n / 1_000, &value).await?;
+                        }
+                        Ok::<(), anyhow::Error>(())
+                    });
+                }
+                Protocol::Neo => {
+                    let client = Arc::new(DlsNeoClient::connect(args.addr.as_str(), "admin", Key([0; 128])).await?);
+                    for lane in 0..args.pipeline {
+                        let (next, args, client) = (Arc::clone(&next), Arc::clone(&args), Arc::clone(&client));
+                        tasks.spawn(async move {
+                            let mut keys = Keys::new(id * 1_000 + lane);
+                            while let Some((n, value)) = keys.next_numbered(&next, &args) {
+                                anyhow::ensure!(client.put(&args.channel, 1_500_000_000 + n / 1_000, &value).await?, "put refused");
+                            }
+                            Ok::<(), anyhow::Error>(())
+                        });
                     }
                 }
             }
-        });
+            continue;
+        }
+        if matches!(args.op, Op::DmqPush | Op::DmqPop) {
+            let mut client = DmqLegacyClient::connect(args.addr.as_str()).await?;
+            let (next, args) = (Arc::clone(&next), Arc::clone(&args));
+            tasks.spawn(async move {
+                let mut keys = Keys::new(id);
+                while let Some((_, value)) = keys.next(&next, &args) {
+                    match args.op {
+                        Op::DmqPop => drop(client.pop(&args.channel).await?),
+                        _ => client.push(&args.channel, &value).await?,
+                    }
+                }
+                Ok::<(), anyhow::Error>(())
+            });
+            continue;
+        }
+        match args.protocol {
+            Protocol::Legacy => {
+                let mut client = LegacyClient::connect(args.addr.as_str())
+                    .await
+                    .with_context(|| format!("connecting to {}", args.addr))?;
+                let (next, args) = (Arc::clone(&next), Arc::clone(&args));
+                tasks.spawn(async move {
+                    let mut keys = Keys::new(id);
+                    while let Some((key, value)) = keys.next(&next, &args) {
+                        match args.op {
+                            Op::Get => drop(client.get(&args.channel, key).await?),
+                            _ => client.put(&args.channel, key, &value).await?,
+                        }
+                    }
+                    Ok::<(), anyhow::Error>(())
+                });
+            }
+            Protocol::Neo => {
+                let client = NeoClient::connect(args.addr.as_str(), "admin", Key([0; 128]))
+                    .await
+                    .with_context(|| format!("connecting to {} (neo)", args.addr))?;
+                let client = Arc::new(client);
+                for lane in 0..args.pipeline {
+                    let (next, args, client) = (Arc::clone(&next), Arc::clone(&args), Arc::clone(&client));
+                    tasks.spawn(async move {
+                        let mut keys = Keys::new(id * 1_000 + lane);
+                        while let Some((key, value)) = keys.next(&next, &args) {
+                            match args.op {
+                                Op::Get => drop(client.get(&args.channel, key).await?),
+                                _ => drop(client.put(&args.channel, key, &value).await?),
+                            }
+                        }
+                        Ok::<(), anyhow::Error>(())
+                    });
+                }
+            }
+        }
     }
     while let Some(result) = tasks.join_next().await {
         result??;
     }
     Ok(args.requests as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The keys (and values) one request stream sends.
+struct Keys {
+    rng: u64,
+}
+
+impl Keys {
+    fn new(stream: u64) -> Self {
+        Keys { rng: 0x9e37_79b9_7f4a_7c15u64 ^ (stream + 1) }
+    }
+
+    /// The next request's sequence number and value (incompressible), until
+    /// all requests are taken.
+    fn next_numbered(&mut self, next: &AtomicU64, args: &Args) -> Option<(u64, Vec<u8>)> {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        (n < args.requests).then(|| (n, keyed_value(n, args.value_size)))
+    }
+
+    /// The next request's key and value, until all requests are taken.
+    fn next(&mut self, next: &AtomicU64, args: &Args) -> Option<(u64, Vec<u8>)> {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        if n >= args.requests {
+            return None;
+        }
+        // xorshift: cheap, deterministic per stream.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let key = match args.op {
+            Op::Fill => n,
+            _ => self.rng % args.keyspace,
+        };
+        let value = match args.op {
+            Op::Fill if args.random_values => keyed_value(key, args.value_size),
+            Op::DmqPush if args.random_values => keyed_value(n, args.value_size),
+            Op::Get | Op::DmqPop | Op::DmqConsume | Op::DlsScan => Vec::new(),
+            _ => vec![b'x'; args.value_size],
+        };
+        Some((key, value))
+    }
 }

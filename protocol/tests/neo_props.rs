@@ -1,11 +1,38 @@
-//! Property tests of the neo header decoder: arbitrary bytes never panic it,
-//! and whatever it accepts is a header it could have encoded.
+//! Property tests of the neo decoders: arbitrary bytes never panic the
+//! header decoder or any DHT request decoder, and whatever the header
+//! decoder accepts is a header it could have encoded.
 
 use proptest::prelude::*;
 use shoal_protocol::neo::header::{encode_message, Header, HeaderDecoder, MessageType, HEADER_LEN};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn request_decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+        // At most every form accepts; none panics or reads past the end.
+        prop_assert!(shoal_protocol::neo::dht::decode_every_form(&bytes) <= 21);
+    }
+
+    #[test]
+    fn request_decoders_refuse_lying_lengths(len in 64u64..u64::MAX, tail in proptest::collection::vec(any::<u8>(), 0..63)) {
+        use shoal_protocol::neo::dht::{get_all, get_channels, mirror, update};
+        use shoal_protocol::neo::RequestError;
+        // Each of these forms has an array right after its first byte.
+        let lying = |first: u8| {
+            let mut bytes = vec![first];
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            bytes
+        };
+        let truncated = |r: Result<(), RequestError>| matches!(r, Err(RequestError::Truncated { .. }));
+        prop_assert!(truncated(get_all::GetAllArgs::decode(&lying(0)).map(drop)));
+        prop_assert!(truncated(mirror::MirrorArgs::decode(&lying(1)).map(drop)));
+        prop_assert!(truncated(update::UpdateArgs::decode(&lying(1)).map(drop)));
+        prop_assert!(truncated(get_all::GetAllMessage::decode(&lying(7)).map(drop)));
+        prop_assert!(truncated(mirror::MirrorMessage::decode(&lying(9)).map(drop)));
+        prop_assert!(truncated(get_channels::GetChannelsMessage::decode(&lying(2)).map(drop)));
+    }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64),

@@ -3,9 +3,14 @@
 //!
 //! - [`dht`]: the dhtnode's in-memory channels (64-bit key -> value).
 //! - [`dump`]: the `.tcm` dump files of those channels.
+//! - [`dls`]: the dlsnode's bucket files and checkpoint.
+//! - [`dmq`]: the dmqnode's queues: memory rings, the disk overflow and
+//!   their files.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod dht;
+pub mod dls;
+pub mod dmq;
 pub mod dump;

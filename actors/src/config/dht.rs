@@ -58,10 +58,39 @@ pub struct DhtNodeConfig {
     pub unix_socket: UnixSocketConfig,
     /// `[Dump]` (shoal only): the node's own periodic dumps.
     pub dump: DumpConfig,
+    /// `[Ring]` (shoal only): the optional replicated ring; `None` when the
+    /// section is absent or `enabled = false`.
+    pub ring: Option<RingConfig>,
     /// Things the original accepts silently but that look like mistakes
     /// (stray lines, unused sections, keys ignored under loose parsing), one
     /// line each, for the node to log once logging is up.
     pub warnings: Vec<String>,
+}
+
+/// `[Ring]`, a shoal-only section: membership of a replicated ring of
+/// dhtnodes (issue 5). Peers talk on a port of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingConfig {
+    /// `peer_port` (mandatory): where this node listens for its peers.
+    pub peer_port: u16,
+    /// `advertise` (default `<Server address>:<peer_port>`): the address
+    /// peers reach this node at.
+    pub advertise: String,
+    /// `seed` (optional): a member to join at start.
+    pub seed: Option<String>,
+    /// `replicas` (default 3): copies of every key.
+    pub replicas: u32,
+    /// `virtual_nodes` (default 512): tokens per member.
+    pub virtual_nodes: u32,
+    /// `key_file` (mandatory): the cluster key every peer message is
+    /// authenticated with.
+    pub key_file: PathBuf,
+    /// `gossip_ms` (default 1000): how often members check each other.
+    pub gossip_ms: u64,
+    /// `suspect_after_ms` (default 5000): silence before a member is suspect.
+    pub suspect_after_ms: u64,
+    /// `down_after_ms` (default 30000): silence before it is down.
+    pub down_after_ms: u64,
 }
 
 /// `[Dump]`, a shoal-only section: the original node dumps only at shutdown
@@ -420,11 +449,12 @@ impl DhtNodeConfig {
         };
         let pid_lock = reader.section("PidLock").string("path").map(PathBuf::from);
         let unix_socket = reader.unix_socket()?;
+        let ring = reader.ring(&server.address)?;
         reader.check_keys("Dump", &["period_s"])?;
         let dump = DumpConfig { period_s: reader.section("Dump").integer("period_s", 0, u64::from(u32::MAX))? };
 
         for section in document.sections.keys() {
-            let used = ["Server", "Performance", "Options_Memory", "STATS", "LOG", "Dump"]
+            let used = ["Server", "Performance", "Options_Memory", "STATS", "LOG", "Dump", "Ring"]
                 .contains(&section.as_str())
                 || LOOSE_SECTIONS.contains(&section.as_str())
                 || section.starts_with("LOG.");
@@ -442,6 +472,7 @@ impl DhtNodeConfig {
             pid_lock,
             unix_socket,
             dump,
+            ring,
             warnings,
         })
     }
@@ -638,7 +669,44 @@ impl<'a> Reader<'a> {
         Ok(log)
     }
 
-    fn unix_socket(&mut self) -> Result<UnixSocketConfig, ConfigError> {
+    fn ring(&mut self, address: &str) -> Result<Option<RingConfig>, ConfigError> {
+        const KEYS: &[&str] = &[
+            "enabled",
+            "peer_port",
+            "advertise",
+            "seed",
+            "replicas",
+            "virtual_nodes",
+            "key_file",
+            "gossip_ms",
+            "suspect_after_ms",
+            "down_after_ms",
+        ];
+        self.check_keys("Ring", KEYS)?;
+        let s = self.section("Ring");
+        if !s.boolean("enabled", false)? {
+            return Ok(None);
+        }
+        let peer_port = s.required_integer("peer_port", 0, u64::from(u16::MAX))? as u16;
+        let replicas = s.integer("replicas", 3, 255)? as u32;
+        let virtual_nodes = s.integer("virtual_nodes", 512, 65_536)? as u32;
+        if replicas == 0 || virtual_nodes == 0 {
+            return Err(s.bad(if replicas == 0 { "replicas" } else { "virtual_nodes" }, "must be at least 1"));
+        }
+        Ok(Some(RingConfig {
+            peer_port,
+            advertise: s.string("advertise").map_or_else(|| format!("{address}:{peer_port}"), str::to_owned),
+            seed: s.string("seed").map(str::to_owned),
+            replicas,
+            virtual_nodes,
+            key_file: PathBuf::from(s.required("key_file")?),
+            gossip_ms: s.integer("gossip_ms", 1000, u64::from(u32::MAX))?.max(1),
+            suspect_after_ms: s.integer("suspect_after_ms", 5000, u64::from(u32::MAX))?,
+            down_after_ms: s.integer("down_after_ms", 30_000, u64::from(u32::MAX))?,
+        }))
+    }
+
+    pub(crate) fn unix_socket(&mut self) -> Result<UnixSocketConfig, ConfigError> {
         let s = self.section("UNIX_SOCKET");
         let mode = match s.string("mode") {
             None => None,
@@ -660,6 +728,18 @@ pub(crate) struct Section<'a> {
 }
 
 impl Section<'_> {
+    /// `cpu` of the queue and log nodes: -1 (no pinning, the documented
+    /// default) or a CPU number.
+    pub(crate) fn cpu(&self) -> Result<i64, ConfigError> {
+        match self.string("cpu") {
+            None => Ok(-1),
+            Some(text) => match parse_integer(text) {
+                Some(cpu) if (-1..=i128::from(u16::MAX)).contains(&cpu) => Ok(cpu as i64),
+                _ => Err(self.bad("cpu", "must be -1 (no pinning) or a CPU number")),
+            },
+        }
+    }
+
     pub(crate) fn string(&self, key: &str) -> Option<&str> {
         self.document.get(self.name, key)
     }
@@ -928,6 +1008,21 @@ batch_size          = 65535
         assert_eq!(c.unix_socket.path, Some(PathBuf::from("app.socket")));
         assert_eq!(c.unix_socket.mode, Some(0o600));
         assert!(c.warnings.iter().any(|w| w.contains("[Elsewhere]")), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn the_example_ring_configs_parse() {
+        for text in [
+            include_str!("../../../deploy/ring/node1.config.ini"),
+            include_str!("../../../deploy/ring/node2.config.ini"),
+            include_str!("../../../deploy/ring/node3.config.ini"),
+        ] {
+            let ring = DhtNodeConfig::from_ini_str(text).unwrap().ring.expect("the ring is on");
+            assert_eq!((ring.replicas, ring.virtual_nodes), (3, 512));
+        }
+        let seeded = DhtNodeConfig::from_ini_str(include_str!("../../../deploy/ring/node2.config.ini")).unwrap();
+        assert_eq!(seeded.ring.unwrap().seed.as_deref(), Some("127.0.0.1:20000"));
+        assert!(DhtNodeConfig::from_ini_str(EMBEDDED_DEFAULT_INI).unwrap().ring.is_none(), "off by default");
     }
 
     #[test]

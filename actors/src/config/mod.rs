@@ -16,17 +16,41 @@
 
 pub mod dht;
 pub mod dhtdump;
+pub mod dls;
+pub mod dmq;
 pub mod ini;
 
 use std::path::PathBuf;
 
 pub use dht::{
     AllowOutOfRange, DhtNodeConfig, DumpConfig, LogConfig, LogLayout, LogLevel, LoggerConfig, MemoryConfig,
-    PerformanceConfig, ServerConfig, StatsConfig, UnixSocketConfig, VersionConfig,
+    PerformanceConfig, RingConfig, ServerConfig, StatsConfig, UnixSocketConfig, VersionConfig,
     EMBEDDED_DEFAULT_INI,
 };
 pub use dhtdump::{DhtDumpConfig, DhtTarget, DumpCycleConfig};
+pub use dls::{DlsNodeConfig, DlsPerformanceConfig, DlsServerConfig};
+pub use dmq::{DmqNodeConfig, DmqServerConfig};
 pub use ini::{IniDocument, IniError, OceanIni, Override, Overrides};
+
+/// A node's configuration read from the original's config.ini: the
+/// reading and the `-O` overrides are the same for every node kind; each
+/// types and checks its own sections in [`FromIni::from_document`].
+pub trait FromIni: Sized {
+    /// Types and checks an assembled document; `loose` turns unknown keys
+    /// into warnings (`--loose-config-parsing`).
+    fn from_document(document: &IniDocument, loose: bool) -> Result<Self, ConfigError>;
+
+    /// Reads a config text strictly, without overrides (tests).
+    fn from_ini_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_document(&dht::assemble(text, &[])?, false)
+    }
+
+    /// Reads the config file at `path`, then applies the `-O` overrides.
+    fn load_with(path: &std::path::Path, overrides: &[String], loose: bool) -> Result<Self, ConfigError> {
+        let text = read_config_text(path)?;
+        Self::from_document(&dht::assemble(&text, overrides)?, loose)
+    }
+}
 
 /// Why a configuration cannot be used; the node refuses to start with it.
 ///

@@ -1,81 +1,106 @@
-//! The node side of the neo DHT requests, one file per request kind.
+//! The node side of the neo DHT requests, one file per request kind, all at
+//! version 0 as in the original.
 //!
-//! A request message carries its id, command code and version, then its
-//! arguments. The node first answers whether it supports the command at that
-//! version, then (if so) the request's result. Put, Get, Exists, Remove and
-//! RemoveChannel (version 0, as the original) are served; every other command is answered
-//! "request not supported" until it is implemented (issue 4). As in the
-//! original, every neo request that names a channel creates it.
+//! One-step requests (Put, Get, Exists, Remove, RemoveChannel,
+//! GetChannels, and Update when no second message is needed) reply at once;
+//! GetAll, Mirror, GetHashRange and the two-step Update continue as tasks of
+//! the connection (see [`crate::neo::session`]). As in the original, every
+//! neo request that names a channel creates it.
 
 mod exists;
+mod flow;
 mod get;
+mod get_all;
+mod get_channels;
+mod get_hash_range;
+mod mirror;
 mod put;
 mod remove;
 mod remove_channel;
+mod update;
 
-use shoal_protocol::neo::header::encode_message;
-use shoal_protocol::neo::request::{
-    decode_request_start, encode_supported, split_request_id, EXISTS_V0, GET_V0, PUT_V0, REMOVE_CHANNEL_V0,
-    REMOVE_V0,
-};
-use shoal_protocol::neo::{DhtRequest, MessageType, RequestError, RequestId, SupportedStatus};
+use std::sync::Arc;
+
+use shoal_protocol::neo::dht::get_all::{GetAllArgs, GET_ALL_V0};
+use shoal_protocol::neo::dht::get_channels::GET_CHANNELS_V0;
+use shoal_protocol::neo::dht::get_hash_range::GET_HASH_RANGE_V0;
+use shoal_protocol::neo::dht::mirror::{MirrorArgs, MIRROR_V0};
+use shoal_protocol::neo::dht::update::{UpdateArgs, UPDATE_V0};
+use shoal_protocol::neo::request::{EXISTS_V0, GET_V0, PUT_V0, REMOVE_CHANNEL_V0, REMOVE_V0};
+use shoal_protocol::neo::{Command, DhtRequest, RequestError, RequestStart};
 use shoal_storage::dht::name::is_valid_channel_name;
 
 use crate::channels::ChannelEntry;
+use crate::neo::{NeoService, Replies, Task};
 use crate::node::DhtNode;
 
-/// The commands this node serves.
-const SERVED: [shoal_protocol::neo::Command; 5] = [PUT_V0, GET_V0, EXISTS_V0, REMOVE_V0, REMOVE_CHANNEL_V0];
+/// The commands this node serves: all ten, version 0.
+const SERVED: [Command; 10] = [
+    GET_HASH_RANGE_V0,
+    PUT_V0,
+    GET_V0,
+    MIRROR_V0,
+    GET_ALL_V0,
+    GET_CHANNELS_V0,
+    EXISTS_V0,
+    REMOVE_V0,
+    REMOVE_CHANNEL_V0,
+    UPDATE_V0,
+];
 
-/// Handles one request message of the authenticated client `client`,
-/// appending the reply messages to `out`.
-pub fn handle(body: &[u8], client: &str, node: &DhtNode, out: &mut Vec<u8>) -> Result<(), RequestError> {
-    let (id, payload) = split_request_id(body)?;
-    let start = decode_request_start(payload)?;
-    let supported = SupportedStatus::for_command(start.command, &SERVED);
-    reply(out, &encode_supported(id, supported));
-    if supported != SupportedStatus::Supported {
-        tracing::warn!(
-            target: "shoal.neo",
-            "neo request code {} version {} is not served (yet)",
-            start.command.code,
-            start.command.version
-        );
-        return Ok(());
-    }
-    let reply_to = Reply { id, out };
-    match DhtRequest::decode(start.command, start.args)? {
-        DhtRequest::Put { channel, key, value } => put::apply(channel, key, value, node, reply_to),
-        DhtRequest::Get { channel, key } => get::apply(channel, key, node, reply_to),
-        DhtRequest::Exists { channel, key } => exists::apply(channel, key, node, reply_to),
-        DhtRequest::Remove { channel, key } => remove::apply(channel, key, node, reply_to),
-        DhtRequest::RemoveChannel { channel } => remove_channel::apply(channel, client, node, reply_to),
-    }
-    Ok(())
+/// The DHT node as a neo service.
+pub struct DhtNeo {
+    node: Arc<DhtNode>,
 }
 
-/// Where a request's reply messages go.
-struct Reply<'a> {
-    id: RequestId,
-    out: &'a mut Vec<u8>,
-}
-
-impl Reply<'_> {
-    /// Appends one reply message with this body.
-    fn send(&mut self, body: &[u8]) {
-        reply(self.out, body);
+impl DhtNeo {
+    /// Serves neo requests on `node`.
+    pub fn new(node: Arc<DhtNode>) -> Self {
+        DhtNeo { node }
     }
 }
 
-fn reply(out: &mut Vec<u8>, body: &[u8]) {
-    encode_message(MessageType::Request, &[body], out);
+impl NeoService for DhtNeo {
+    fn commands(&self) -> &[Command] {
+        &SERVED
+    }
+
+    fn start(&self, start: RequestStart<'_>, replies: &mut Replies<'_>) -> Result<Option<Task>, RequestError> {
+        let node = &self.node;
+        let task = match start.command {
+            GET_HASH_RANGE_V0 => Some(get_hash_range::start(node, replies)),
+            GET_ALL_V0 => get_all::start(GetAllArgs::decode(start.args)?, node, replies),
+            MIRROR_V0 => mirror::start(MirrorArgs::decode(start.args)?, node, replies),
+            GET_CHANNELS_V0 => {
+                get_channels::apply(node, replies);
+                None
+            }
+            UPDATE_V0 => update::start(UpdateArgs::decode(start.args)?, node, replies)?,
+            command => {
+                match DhtRequest::decode(command, start.args)? {
+                    DhtRequest::Put { channel, key, value } => put::apply(channel, key, value, node, replies),
+                    DhtRequest::Get { channel, key } => get::apply(channel, key, node, replies),
+                    DhtRequest::Exists { channel, key } => exists::apply(channel, key, node, replies),
+                    DhtRequest::Remove { channel, key } => remove::apply(channel, key, node, replies),
+                    DhtRequest::RemoveChannel { channel } => remove_channel::apply(channel, node, replies),
+                }
+                None
+            }
+        };
+        Ok(task)
+    }
 }
 
-/// The channel a record request names (created if missing, as the original
+/// The channel a request names (created if missing, as the original
 /// does), or `None` for an invalid name, which gets the request's Error.
-fn channel(name: &[u8], node: &DhtNode) -> Option<std::sync::Arc<ChannelEntry>> {
+fn channel(name: &[u8], node: &DhtNode) -> Option<Arc<ChannelEntry>> {
+    channel_name(name).map(|name| node.channels.get_or_create(name))
+}
+
+/// A valid channel name as text.
+fn channel_name(name: &[u8]) -> Option<&str> {
     if !is_valid_channel_name(name) {
         return None;
     }
-    std::str::from_utf8(name).ok().map(|name| node.channels.get_or_create(name))
+    std::str::from_utf8(name).ok()
 }

@@ -1,13 +1,13 @@
 //! Neo Put: store a record. Unlike the legacy Put, the original checks no
 //! size limit or empty value here; only the range.
 
-use super::{channel, DhtNode, Reply};
+use super::{channel, DhtNode, Replies};
 use shoal_protocol::neo::PutStatus;
 
 use crate::counters::Action;
 
 /// Applies a neo Put.
-pub(super) fn apply(name: &[u8], key: u64, value: &[u8], node: &DhtNode, mut reply: Reply<'_>) {
+pub(super) fn apply(name: &[u8], key: u64, value: &[u8], node: &DhtNode, reply: &mut Replies<'_>) {
     let status = match channel(name, node) {
         None => PutStatus::Error,
         Some(_) if !node.range().owns(key) => PutStatus::WrongNode,
@@ -19,5 +19,5 @@ pub(super) fn apply(name: &[u8], key: u64, value: &[u8], node: &DhtNode, mut rep
             PutStatus::Put
         }
     };
-    reply.send(&status.encode_body(reply.id));
+    reply.send(&[status.to_byte()]);
 }

@@ -3,14 +3,15 @@
 //! request just ends); shoal answers NotPermitted, which the client's status
 //! handling already knows. A missing channel counts as removed.
 
-use super::{DhtNode, Reply};
+use super::{DhtNode, Replies};
 use shoal_protocol::neo::RemoveChannelStatus;
 
 /// The only client the original lets remove channels.
 const PERMITTED_CLIENT: &str = "admin";
 
 /// Applies a neo RemoveChannel.
-pub(super) fn apply(name: &[u8], client: &str, node: &DhtNode, mut reply: Reply<'_>) {
+pub(super) fn apply(name: &[u8], node: &DhtNode, reply: &mut Replies<'_>) {
+    let client = reply.client();
     let status = if client != PERMITTED_CLIENT {
         tracing::warn!(target: "shoal.neo", "client '{client}' may not remove channels");
         RemoveChannelStatus::NotPermitted
@@ -20,5 +21,5 @@ pub(super) fn apply(name: &[u8], client: &str, node: &DhtNode, mut reply: Reply<
         }
         RemoveChannelStatus::ChannelRemoved
     };
-    reply.send(&status.encode_body(reply.id));
+    reply.send(&[status.to_byte()]);
 }

@@ -20,7 +20,7 @@ use super::{channel_name, status, Outcome, Streaming};
 use crate::channels::ChannelEntry;
 use crate::connection::{ClientIo, ConnectionError};
 use crate::counters::Action;
-use crate::listeners::{ListenEvent, ListenerQueue};
+use crate::listeners::{ListenEvent, ListenerQueue, Watcher};
 use crate::node::DhtNode;
 
 /// Validates a Listen, creates the channel if needed and registers the
@@ -29,7 +29,7 @@ use crate::node::DhtNode;
 pub fn start(arg: ChannelArg<'_>, node: &DhtNode, out: &mut BytesMut) -> Outcome {
     let Some(channel) = channel_name(arg.channel, out) else { return Outcome::Done };
     let entry = node.channels.get_or_create(channel);
-    let queue = entry.listeners.register();
+    let queue = entry.listeners.register(Watcher::Listen);
     status(out, Status::Ok);
     Outcome::Stream(Streaming::Listen(Registration { entry, queue }))
 }
@@ -55,10 +55,10 @@ pub async fn stream(registration: Registration, io: &mut ClientIo) -> Result<(),
             error = io.closed() => return error.map_or(Ok(()), Err),
         };
         match event {
-            ListenEvent::Keys(keys) => {
+            ListenEvent::Changes(changes) => {
                 let storage = &registration.entry.storage;
                 let (mut records, mut bytes) = (0, 0);
-                for key in keys {
+                for (key, _) in changes {
                     // A record removed since it was queued goes out with an
                     // empty value, as the original sends it.
                     put_array(&mut io.output, &format_hex_key(key));

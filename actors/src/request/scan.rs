@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
+use crate::batch_fill::{fill_batch, Filled};
 use shoal_protocol::legacy::wire::put_array;
 use shoal_storage::dht::hash::format_hex_key;
 use shoal_storage::dht::ChannelCursor;
@@ -53,33 +54,25 @@ impl Scan {
         let mut batch = BatchWriter::new(io.node.limits.batch_size);
         let mut cursor = ChannelCursor::new();
         loop {
-            let (mut records, mut bytes) = (0, 0);
-            let more = match &self.channel {
-                Some(channel) => cursor.next_batch(&channel.storage, |key, value| {
-                    match self.add(&mut batch, key, value) {
-                        Added::Yes => {
-                            records += 1;
-                            bytes += value.len() as u64;
-                            true
-                        }
-                        Added::BatchFull => false,
-                        Added::TooBig => {
-                            tracing::warn!(
-                                target: "shoal.request",
-                                "Large record ({} bytes) being skipped for compressed batch request on {}",
-                                value.len(),
-                                self.name
-                            );
-                            true
-                        }
-                    }
-                }),
-                None => false,
+            let filled = match &self.channel {
+                Some(channel) => fill_batch(
+                    &mut cursor,
+                    &channel.storage,
+                    |key, value| self.add(&mut batch, key, value),
+                    |_, len| {
+                        tracing::warn!(
+                            target: "shoal.request",
+                            "Large record ({len} bytes) being skipped for compressed batch request on {}",
+                            self.name
+                        )
+                    },
+                ),
+                None => Filled::default(),
             };
-            io.node.counters.action(Action::Iterated, records, bytes);
+            io.node.counters.action(Action::Iterated, filled.records, filled.bytes);
             batch.finish(&mut io.output);
             io.flush().await?;
-            if !more {
+            if !filled.more {
                 break;
             }
         }
@@ -87,15 +80,16 @@ impl Scan {
         io.flush().await
     }
 
-    /// Adds what this scan sends of one record to the batch.
-    fn add(&self, batch: &mut BatchWriter, key: u64, value: &[u8]) -> Added {
+    /// Adds what this scan sends of one record to the batch; `None` for a
+    /// record the filter leaves out.
+    fn add(&self, batch: &mut BatchWriter, key: u64, value: &[u8]) -> Option<Added> {
         let hex = format_hex_key(key);
-        match &self.kind {
+        Some(match &self.kind {
             ScanKind::Records => batch.add(&[&hex, value]),
             ScanKind::Keys => batch.add(&[&hex]),
             ScanKind::Filter(finder) if finder.find(value).is_some() => batch.add(&[&hex, value]),
-            ScanKind::Filter(_) => Added::Yes,
-        }
+            ScanKind::Filter(_) => return None,
+        })
     }
 }
 

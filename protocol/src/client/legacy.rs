@@ -95,7 +95,7 @@ impl LegacyClient {
     }
 
     /// Reads one reply item with `parse`, waiting for more bytes as needed.
-    async fn read<T>(
+    pub(crate) async fn read<T>(
         &mut self,
         parse: impl Fn(&mut WireReader<'_>) -> Result<T, WireError>,
     ) -> Result<T, ClientError> {
@@ -118,7 +118,7 @@ impl LegacyClient {
     }
 
     /// Reads the status; anything but Ok is an error.
-    async fn status(&mut self) -> Result<(), ClientError> {
+    pub(crate) async fn status(&mut self) -> Result<(), ClientError> {
         let code = self.read(|r| r.u32()).await?;
         match Status::from_code(code) {
             Some(Status::Ok) => Ok(()),
@@ -127,7 +127,7 @@ impl LegacyClient {
         }
     }
 
-    async fn array(&mut self) -> Result<Vec<u8>, ClientError> {
+    pub(crate) async fn array(&mut self) -> Result<Vec<u8>, ClientError> {
         self.read(|r| r.array("reply array", MAX_ARRAY).map(<[u8]>::to_vec)).await
     }
 
@@ -284,7 +284,7 @@ impl LegacyClient {
     }
 
     /// Reads a stream of batches until its empty end array.
-    async fn batches(&mut self, arity: usize) -> Result<Vec<Record>, ClientError> {
+    pub(crate) async fn batches(&mut self, arity: usize) -> Result<Vec<Record>, ClientError> {
         self.status().await?;
         let mut out = Vec::new();
         loop {

@@ -4,16 +4,13 @@
 //! in batches: the records are laid end to end (each key and value an array:
 //! u64 length + bytes; GetAllKeys has keys only), at most `batch_size` bytes
 //! in all, and the batch is sent as one array whose content is the
-//! uncompressed length (u64) followed by the raw LZO1X stream. The `lzokay`
-//! crate produces and reads that stream.
+//! uncompressed length (u64) followed by the raw LZO1X stream, made by
+//! [`crate::lzo`] and read by `lzokay`.
 
 use bytes::{BufMut, BytesMut};
 use lzokay::compress::Dict;
 
 use super::wire::{WireError, WireReader};
-
-/// The LZO1X stream of zero bytes, as liblzo writes it: only the end marker.
-const EMPTY_LZO_STREAM: [u8; 3] = [0x11, 0, 0];
 
 /// Why a batch could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +74,22 @@ impl BatchWriter {
         Added::Yes
     }
 
+    /// Adds a record as neo's Mirror batches hold them: the key as a bare
+    /// little-endian `u64`, then the value as an array.
+    pub fn add_keyed(&mut self, key: u64, value: &[u8]) -> Added {
+        let size = 16 + value.len();
+        if size > self.capacity {
+            return Added::TooBig;
+        }
+        if self.records.len() + size > self.capacity {
+            return Added::BatchFull;
+        }
+        self.records.put_u64_le(key);
+        self.records.put_u64_le(value.len() as u64);
+        self.records.put_slice(value);
+        Added::Yes
+    }
+
     /// Whether no record is waiting.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
@@ -87,14 +100,7 @@ impl BatchWriter {
     /// too (11 bytes): the original always ends a scan with its last batch,
     /// even when that batch, or the whole channel, is empty.
     pub fn finish(&mut self, out: &mut BytesMut) {
-        let compressed = if self.records.is_empty() {
-            // lzokay encodes empty input in a form liblzo rejects; liblzo's own
-            // encoding of nothing is the bare end-of-stream marker.
-            EMPTY_LZO_STREAM.to_vec()
-        } else {
-            lzokay::compress::compress_with_dict(&self.records, &mut self.dict)
-                .expect("compressing into a growable buffer cannot fail")
-        };
+        let compressed = crate::lzo::compress(&self.records, &mut self.dict);
         out.put_u64_le(8 + compressed.len() as u64);
         out.put_u64_le(self.records.len() as u64);
         out.put_slice(&compressed);
@@ -140,6 +146,18 @@ pub fn records(decompressed: &[u8], arity: usize) -> Result<Vec<Vec<&[u8]>>, Bat
     Ok(out)
 }
 
+/// Splits decompressed records made by [`BatchWriter::add_keyed`] into
+/// (key, value) pairs.
+pub fn keyed_records(decompressed: &[u8]) -> Result<Vec<(u64, &[u8])>, BatchError> {
+    let mut reader = WireReader::new(decompressed);
+    let mut out = Vec::new();
+    while reader.remaining() > 0 {
+        let record = reader.u64().and_then(|key| Ok((key, reader.array("batched value", u64::MAX)?)));
+        out.push(record.map_err(|_| BatchError::Records(WireError::Malformed("keyed record")))?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +180,20 @@ mod tests {
         let records = records(&decompressed, 2).expect("valid records");
         assert_eq!(records.len(), 2);
         assert_eq!(records[1], vec![&b"0000000000000002"[..], &b"value two"[..]]);
+    }
+
+    #[test]
+    fn keyed_batches_round_trip_and_truncated_records_are_refused() {
+        let mut writer = BatchWriter::new(64);
+        assert_eq!(writer.add_keyed(7, b"seven"), Added::Yes);
+        assert_eq!(writer.add_keyed(u64::MAX, b""), Added::Yes);
+        assert_eq!(writer.add_keyed(1, &[0; 40]), Added::BatchFull);
+        assert_eq!(writer.add_keyed(1, &[0; 60]), Added::TooBig);
+        let mut out = BytesMut::new();
+        writer.finish(&mut out);
+        let decompressed = decompress(&out[8..], 64).unwrap();
+        assert_eq!(keyed_records(&decompressed).unwrap(), vec![(7, &b"seven"[..]), (u64::MAX, &b""[..])]);
+        assert!(keyed_records(&decompressed[..decompressed.len() - 1]).is_err());
     }
 
     #[test]

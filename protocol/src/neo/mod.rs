@@ -14,7 +14,9 @@
 pub mod auth;
 pub mod connect;
 pub mod credentials;
+pub mod dht;
 pub mod header;
+pub mod payload;
 pub mod request;
 
 pub use auth::{Key, Nonce, Rejection};

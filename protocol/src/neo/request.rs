@@ -22,6 +22,8 @@
 
 use thiserror::Error;
 
+use super::payload::{put_array, PayloadReader};
+
 /// The request id at the start of every Request body, chosen by the client.
 pub type RequestId = u64;
 
@@ -70,72 +72,6 @@ pub enum RequestError {
     },
 }
 
-/// Reads fields off the front of a payload.
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Self { buf }
-    }
-
-    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], RequestError> {
-        if self.buf.len() < n {
-            return Err(RequestError::Truncated {
-                field,
-                needed: n as u64,
-                available: self.buf.len(),
-            });
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self, field: &'static str) -> Result<u8, RequestError> {
-        Ok(self.take(1, field)?[0])
-    }
-
-    fn u64(&mut self, field: &'static str) -> Result<u64, RequestError> {
-        let b = self.take(8, field)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-
-    /// `u64` length + bytes; the length is checked against what is left
-    /// before any conversion to `usize`, so a huge length cannot overflow.
-    fn array(&mut self, field: &'static str) -> Result<&'a [u8], RequestError> {
-        let len = self.u64(field)?;
-        if len > self.buf.len() as u64 {
-            return Err(RequestError::Truncated {
-                field,
-                needed: len,
-                available: self.buf.len(),
-            });
-        }
-        self.take(len as usize, field)
-    }
-
-    fn rest(self) -> &'a [u8] {
-        self.buf
-    }
-
-    fn finish(self) -> Result<(), RequestError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(RequestError::TrailingBytes(self.buf.len()))
-        }
-    }
-}
-
-fn put_array(out: &mut Vec<u8>, a: &[u8]) {
-    out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-    out.extend_from_slice(a);
-}
-
 // ---------------------------------------------------------------------------
 // Generic request framing
 // ---------------------------------------------------------------------------
@@ -146,7 +82,7 @@ pub fn split_request_id(body: &[u8]) -> Result<(RequestId, &[u8]), RequestError>
     if body.len() < REQUEST_ID_SIZE {
         return Err(RequestError::NoRequestId(body.len()));
     }
-    let mut r = Reader::new(body);
+    let mut r = PayloadReader::new(body);
     let id = r.u64("request id")?;
     Ok((id, r.rest()))
 }
@@ -188,7 +124,7 @@ pub struct RequestStart<'a> {
 /// Decodes the payload (after the request id) of a message that starts a
 /// request. Fewer than two bytes is an error.
 pub fn decode_request_start(payload: &[u8]) -> Result<RequestStart<'_>, RequestError> {
-    let mut r = Reader::new(payload);
+    let mut r = PayloadReader::new(payload);
     let code = r.u8("request code")?;
     let version = r.u8("request version")?;
     Ok(RequestStart {
@@ -257,7 +193,7 @@ pub fn encode_status(id: RequestId, status: u8) -> Vec<u8> {
 /// Decodes a body that must be exactly a request id and one status byte.
 pub fn decode_status(body: &[u8]) -> Result<(RequestId, u8), RequestError> {
     let (id, payload) = split_request_id(body)?;
-    let mut r = Reader::new(payload);
+    let mut r = PayloadReader::new(payload);
     let status = r.u8("status")?;
     r.finish()?;
     Ok((id, status))
@@ -412,7 +348,7 @@ impl<'a> DhtRequest<'a> {
     /// Like the original, Put, Get and Exists ignore bytes after the last
     /// field, while Remove refuses them ([`RequestError::TrailingBytes`]).
     pub fn decode(command: Command, args: &'a [u8]) -> Result<Self, RequestError> {
-        let mut r = Reader::new(args);
+        let mut r = PayloadReader::new(args);
         let req = match command {
             PUT_V0 => {
                 let channel = r.array("channel")?;
@@ -607,7 +543,7 @@ pub fn encode_get_value(id: RequestId, value: &[u8]) -> Vec<u8> {
 /// follow the id.
 pub fn decode_get_value(body: &[u8]) -> Result<(RequestId, &[u8]), RequestError> {
     let (id, payload) = split_request_id(body)?;
-    let mut r = Reader::new(payload);
+    let mut r = PayloadReader::new(payload);
     let value = r.array("value")?;
     r.finish()?;
     Ok((id, value))

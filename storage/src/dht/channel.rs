@@ -45,6 +45,30 @@ impl Channel {
     /// Stores `value` under `key`, replacing an older value.
     pub fn put(&self, key: u64, value: &[u8]) {
         let replaced = self.write(key).put(key, value);
+        self.count(replaced, value);
+    }
+
+    /// Stores `value` under `key` only if `keep_going` accepts the stored
+    /// value (`None`: no record), checked and written under one lock so
+    /// that two read-modify-writes of a key cannot both win. Returns whether
+    /// it was written.
+    pub fn put_if(&self, key: u64, value: &[u8], keep_going: impl FnOnce(Option<&[u8]>) -> bool) -> bool {
+        let mut shard = self.write(key);
+        let accepted = if shard.contains(key) {
+            shard.get(key, |stored| keep_going(Some(stored))).unwrap_or(false)
+        } else {
+            keep_going(None)
+        };
+        if !accepted {
+            return false;
+        }
+        let replaced = shard.put(key, value);
+        drop(shard);
+        self.count(replaced, value);
+        true
+    }
+
+    fn count(&self, replaced: Replaced, value: &[u8]) {
         match replaced {
             Replaced::Nothing => {
                 self.records.fetch_add(1, Ordering::Relaxed);
@@ -139,5 +163,15 @@ mod tests {
         assert_eq!(channel.get(1, <[u8]>::to_vec), Some(b"xyzw".to_vec()));
         assert_eq!(channel.recount(), (1, 4));
         assert_eq!((channel.stats().records, channel.stats().value_bytes), (1, 4));
+    }
+
+    #[test]
+    fn conditional_puts_see_the_stored_value_or_its_absence() {
+        let channel = Channel::new(0);
+        assert!(channel.put_if(1, b"first", |stored| stored.is_none()));
+        assert!(!channel.put_if(1, b"lost", |stored| stored.is_none()));
+        assert!(channel.put_if(1, b"second", |stored| stored == Some(&b"first"[..])));
+        assert_eq!(channel.get(1, <[u8]>::to_vec), Some(b"second".to_vec()));
+        assert_eq!((channel.stats().records, channel.stats().value_bytes), (1, 6));
     }
 }

@@ -113,6 +113,19 @@ impl Shard {
         ShardSnapshot { changes: self.changes, entries }
     }
 
+    /// The same in key order, keeping only keys above `after`: for a scan
+    /// that a client may continue after the last key it received.
+    pub(crate) fn snapshot_by_key(&self, after: Option<u64>) -> ShardSnapshot {
+        let mut entries: Vec<(u64, Place)> = self
+            .index
+            .iter()
+            .filter(|(&key, _)| after.is_none_or(|after| key > after))
+            .map(|(&key, &place)| (key, place))
+            .collect();
+        entries.sort_unstable_by_key(|&(key, _)| key);
+        ShardSnapshot { changes: self.changes, entries }
+    }
+
     /// Calls `f` with the value of `key`, which was at `place` when the
     /// snapshot with `changes` was taken: read straight from there if the
     /// shard has not changed since, else looked up again.

@@ -1,0 +1,131 @@
+//! What every connection of a dlsnode shares: the channels, the disk
+//! pool, the counters and the settings.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use dashmap::DashMap;
+use shoal_protocol::dls::legacy::DlsCommand;
+use shoal_storage::dls::channel::DlsChannel;
+
+use super::pool::DiskPool;
+use crate::connection::Traffic;
+use crate::counters::RequestCounters;
+
+/// Counters for stats.log.
+#[derive(Default)]
+pub struct DlsCounters {
+    /// Bytes received from legacy clients.
+    pub bytes_received: AtomicU64,
+    /// Bytes sent to legacy clients.
+    pub bytes_sent: AtomicU64,
+    /// Open legacy connections.
+    pub connections: Arc<AtomicU64>,
+    /// Open neo connections.
+    pub neo_connections: Arc<AtomicU64>,
+    /// Records stored or sent by legacy requests.
+    pub handled_records: AtomicU64,
+    /// Their value bytes.
+    pub handled_bytes: AtomicU64,
+    /// Records sent to other nodes by Redistribute.
+    pub redistributed_records: AtomicU64,
+    /// Their value bytes.
+    pub redistributed_bytes: AtomicU64,
+    /// Per legacy request kind of [`COUNTED_REQUESTS`].
+    pub requests: [RequestCounters; COUNTED_REQUESTS.len()],
+    /// Neo Put.
+    pub neo_put: RequestCounters,
+    /// Neo GetRange.
+    pub neo_get_range: RequestCounters,
+}
+
+/// The legacy requests stats.log reports (`request/<name>/…`), in the
+/// original's order.
+pub const COUNTED_REQUESTS: [DlsCommand; 8] = [
+    DlsCommand::GetAll,
+    DlsCommand::Redistribute,
+    DlsCommand::GetRangeRegex,
+    DlsCommand::GetRangeFilter,
+    DlsCommand::PutBatch,
+    DlsCommand::GetRange,
+    DlsCommand::Put,
+    DlsCommand::GetAllFilter,
+];
+
+impl DlsCounters {
+    /// The counters of a legacy request kind, if stats.log reports it.
+    pub fn request(&self, command: DlsCommand) -> Option<&RequestCounters> {
+        COUNTED_REQUESTS.iter().position(|c| *c == command).map(|i| &self.requests[i])
+    }
+
+    /// Counts records stored or sent by legacy requests.
+    pub fn handled(&self, records: u64, bytes: u64) {
+        self.handled_records.fetch_add(records, std::sync::atomic::Ordering::Relaxed);
+        self.handled_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A channel, locked while a disk thread works on it.
+pub type SharedChannel = Arc<Mutex<DlsChannel>>;
+
+/// The state shared by all connections of one dlsnode.
+pub struct DlsNode {
+    /// Every channel by name.
+    pub channels: DashMap<String, SharedChannel>,
+    /// Where the channel directories are.
+    pub data_dir: PathBuf,
+    /// The disk threads.
+    pub pool: Arc<DiskPool>,
+    /// Counters for stats.log.
+    pub counters: DlsCounters,
+    /// `[Options_Dls] write_buffer_size`.
+    pub write_buffer_size: usize,
+    /// `[Performance] file_buffer_size`: read buffer of a scan.
+    pub read_buffer: usize,
+    /// `[Server] address`, reported by GetNumConnections.
+    pub address: String,
+    /// `[Server] port`, reported by GetNumConnections.
+    pub port: u16,
+    /// `[Server] connection_limit`, per listener.
+    pub connection_limit: usize,
+    /// Whether a Redistribute is running (one at a time).
+    pub redistributing: std::sync::atomic::AtomicBool,
+}
+
+impl DlsNode {
+    /// The channel `name`, created (in memory; its directory on the first
+    /// write) if missing. The caller has validated the name.
+    pub fn channel(&self, name: &str) -> SharedChannel {
+        if let Some(channel) = self.channels.get(name) {
+            return Arc::clone(&channel);
+        }
+        let entry = self.channels.entry(name.to_owned()).or_insert_with(|| {
+            Arc::new(Mutex::new(DlsChannel::new(&self.data_dir, name, self.write_buffer_size)))
+        });
+        Arc::clone(&entry)
+    }
+
+    /// Names of every channel, sorted.
+    pub fn channel_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.channels.iter().map(|c| c.key().clone()).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl Traffic for DlsNode {
+    fn bytes_received(&self) -> &AtomicU64 {
+        &self.counters.bytes_received
+    }
+
+    fn bytes_sent(&self) -> &AtomicU64 {
+        &self.counters.bytes_sent
+    }
+}
+
+/// Locks a channel on a disk thread (a poisoned lock is still usable: the
+/// channel's files are the truth).
+pub fn lock(channel: &SharedChannel) -> std::sync::MutexGuard<'_, DlsChannel> {
+    channel.lock().unwrap_or_else(|p| p.into_inner())
+}

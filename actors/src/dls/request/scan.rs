@@ -1,0 +1,112 @@
+//! The range read behind GetAll, GetAllFilter, GetRange, GetRangeFilter and
+//! GetRangeRegex: 200, then the records with keys in range whose value
+//! passes the filter, in compressed batches of at most 64 KiB (hex key and
+//! value arrays), then an empty array. Empty batches are not sent. The
+//! buckets are read on the disk pool a batch at a time, so a slow client
+//! holds back the scan instead of the node buffering it; the channel's
+//! buffered writes are flushed first, so every acknowledged Put is seen.
+
+use bytes::BytesMut;
+use shoal_protocol::legacy::batch::{Added, BatchWriter};
+use shoal_protocol::legacy::wire::put_array;
+use shoal_protocol::legacy::Status;
+use shoal_storage::dht::hash::format_hex_key;
+use shoal_storage::dls::channel::RangeScan;
+
+use crate::dls::node::lock;
+use super::{disk_failed, status, ClientIo, ConnectionError, DlsNode};
+use crate::dls::filter::ValueFilter;
+
+/// Uncompressed bytes per batch (swarm's RecordBatcher default).
+const BATCH_SIZE: usize = 64 * 1024;
+
+/// What a range read returns.
+pub(super) struct ScanSpec {
+    /// The channel (already validated).
+    pub channel: String,
+    /// Lowest key.
+    pub low: u64,
+    /// Highest key.
+    pub high: u64,
+    /// Which values.
+    pub filter: ValueFilter,
+}
+
+/// Streams the records of `spec` to the client.
+pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result<(), ConnectionError> {
+    let node = std::sync::Arc::clone(&io.node);
+    let shared = node.channel(&spec.channel);
+    let read_buffer = node.read_buffer;
+    let (low, high) = (spec.low, spec.high);
+    let opened = node.pool.run(move || lock(&shared).scan(low, high, read_buffer)).await;
+    let mut scan = match opened {
+        Ok(Ok(scan)) => scan,
+        Ok(Err(error)) => {
+            disk_failed(format!("reading '{}': {error}", spec.channel), &mut io.output);
+            return Ok(());
+        }
+        Err(error) => {
+            disk_failed(error, &mut io.output);
+            return Ok(());
+        }
+    };
+    status(&mut io.output, Status::Ok);
+    let filter = std::sync::Arc::new(spec.filter);
+    loop {
+        let batch_filter = std::sync::Arc::clone(&filter);
+        let channel = spec.channel.clone();
+        let filled = node.pool.run(move || fill(scan, &batch_filter, &channel)).await;
+        let Ok((returned, batch, records, bytes, more)) = filled else {
+            return Err(ConnectionError::Io(std::io::Error::other("the disk pool stopped")));
+        };
+        scan = returned;
+        if let Some(batch) = batch {
+            io.output.extend_from_slice(&batch);
+            node.counters.handled(records, bytes);
+            io.flush().await?;
+        }
+        if !more {
+            put_array(&mut io.output, b"");
+            return Ok(());
+        }
+    }
+}
+
+/// Fills one batch from the scan (on a disk thread); returns the scan, the
+/// encoded batch (none if empty), its records and value bytes, and whether
+/// records may remain.
+fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Option<BytesMut>, u64, u64, bool) {
+    let mut batch = BatchWriter::new(BATCH_SIZE);
+    let (mut records, mut bytes) = (0, 0);
+    let problem = |path: &std::path::Path, error: std::io::Error| {
+        tracing::warn!(target: "dlsnode.request", "skipping bucket {} of '{channel}': {error}", path.display())
+    };
+    let more = loop {
+        let Some((key, value)) = scan.next_record(problem) else { break false };
+        if !filter.matches(&value) {
+            continue;
+        }
+        match batch.add(&[&format_hex_key(key), &value]) {
+            Added::Yes => {
+                records += 1;
+                bytes += value.len() as u64;
+            }
+            Added::TooBig => tracing::warn!(
+                target: "dlsnode.request",
+                "Large record ({} bytes) being skipped for compressed batch request on {channel}",
+                value.len()
+            ),
+            Added::BatchFull => {
+                // Send this batch; the record starts the next one.
+                scan.put_back(key, value);
+                break true;
+            }
+        }
+    };
+    if batch.is_empty() {
+        return (scan, None, 0, 0, more);
+    }
+    let mut out = BytesMut::new();
+    batch.finish(&mut out);
+    (scan, Some(out), records, bytes, more)
+}

@@ -1,0 +1,163 @@
+//! Peer messages and their sealed frames.
+//!
+//! Ring members talk on their own TCP port with request/answer exchanges of
+//! [`PeerMessage`]s, encoded with bincode. Every frame is sealed with the
+//! cluster key: `u32` length, then the bincode of an [`Envelope`] (sender's
+//! clock, a random nonce, the message), then the HMAC-SHA256 of those bytes.
+//! A frame with a wrong HMAC, a clock more than [`MAX_SKEW_MS`] away, or a
+//! nonce seen recently (a replay) is refused before its message is looked
+//! at.
+
+use std::collections::{HashSet, VecDeque};
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// Largest frame a peer may send; bigger ones close the connection.
+pub const MAX_FRAME: u32 = 1 << 20;
+
+/// How far a sender's clock may be from ours.
+pub const MAX_SKEW_MS: u64 = 30_000;
+
+/// Bytes of the HMAC behind each frame.
+const MAC_LEN: usize = 32;
+
+/// One membership view: who is in the ring, at which epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    /// Bumped by every membership change.
+    pub epoch: u64,
+    /// Members' peer addresses (`host:port`), sorted.
+    pub members: Vec<String>,
+}
+
+/// What ring members say to each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// A node asks a seed to let it in; answered with the new [`View`].
+    Join {
+        /// The joining node's peer address.
+        member: String,
+    },
+    /// The sender's view (gossip, and the answer to most messages).
+    View(View),
+    /// Liveness check; answered with the receiver's view.
+    Ping {
+        /// The sender's peer address.
+        from: String,
+    },
+    /// An admin asks to remove a member (crashed or leaving).
+    Remove {
+        /// The member to remove.
+        member: String,
+    },
+    /// The receiver refused the message.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What is sealed in a frame.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    sent_at_ms: u64,
+    nonce: u64,
+    message: PeerMessage,
+}
+
+/// Why a frame is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PeerError {
+    /// The frame is shorter than its HMAC or does not decode.
+    #[error("malformed peer frame")]
+    Malformed,
+    /// The HMAC does not match: not sealed with our cluster key.
+    #[error("peer frame not authenticated (wrong cluster key?)")]
+    Unauthenticated,
+    /// The sender's clock is too far from ours.
+    #[error("peer frame from {skew_ms} ms away (clock skew or replay)")]
+    Stale {
+        /// How far.
+        skew_ms: u64,
+    },
+    /// The nonce was seen recently: a replayed frame.
+    #[error("replayed peer frame")]
+    Replayed,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Seals `message`: the frame body (without its `u32` length prefix).
+pub fn seal(key: &[u8], message: &PeerMessage, now_ms: u64, nonce: u64) -> Vec<u8> {
+    let envelope = Envelope { sent_at_ms: now_ms, nonce, message: message.clone() };
+    let mut body = bincode::serialize(&envelope).expect("peer messages always serialize");
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(&body);
+    body.extend_from_slice(&mac.finalize().into_bytes());
+    body
+}
+
+/// Recently seen nonces, to refuse replays within the allowed skew.
+#[derive(Debug, Default)]
+pub struct Nonces {
+    seen: HashSet<u64>,
+    order: VecDeque<(u64, u64)>,
+}
+
+impl Nonces {
+    /// Records `nonce` sent at `sent_at_ms`; false if it was seen already.
+    fn fresh(&mut self, nonce: u64, sent_at_ms: u64, now_ms: u64) -> bool {
+        while self.order.front().is_some_and(|(at, _)| now_ms.saturating_sub(*at) > 2 * MAX_SKEW_MS) {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        if !self.seen.insert(nonce) {
+            return false;
+        }
+        self.order.push_back((sent_at_ms, nonce));
+        true
+    }
+}
+
+/// Opens a frame body sealed with `key`.
+pub fn open(key: &[u8], body: &[u8], now_ms: u64, nonces: &mut Nonces) -> Result<PeerMessage, PeerError> {
+    let split = body.len().checked_sub(MAC_LEN).ok_or(PeerError::Malformed)?;
+    let (sealed, tag) = body.split_at(split);
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(sealed);
+    mac.verify_slice(tag).map_err(|_| PeerError::Unauthenticated)?;
+    let envelope: Envelope = bincode::deserialize(sealed).map_err(|_| PeerError::Malformed)?;
+    let skew_ms = now_ms.abs_diff(envelope.sent_at_ms);
+    if skew_ms > MAX_SKEW_MS {
+        return Err(PeerError::Stale { skew_ms });
+    }
+    if !nonces.fresh(envelope.nonce, envelope.sent_at_ms, now_ms) {
+        return Err(PeerError::Replayed);
+    }
+    Ok(envelope.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"cluster key";
+
+    #[test]
+    fn sealed_frames_open_once_with_the_right_key_only() {
+        let message = PeerMessage::Join { member: "127.0.0.1:20000".into() };
+        let body = seal(KEY, &message, 1_000_000, 7);
+        let mut nonces = Nonces::default();
+        assert_eq!(open(KEY, &body, 1_000_500, &mut nonces), Ok(message));
+        assert_eq!(open(KEY, &body, 1_000_600, &mut nonces), Err(PeerError::Replayed));
+        assert_eq!(open(b"other key", &body, 1_000_600, &mut Nonces::default()), Err(PeerError::Unauthenticated));
+        assert!(matches!(open(KEY, &body, 2_000_000, &mut Nonces::default()), Err(PeerError::Stale { .. })));
+        let mut forged = body.clone();
+        forged[3] ^= 1;
+        assert_eq!(open(KEY, &forged, 1_000_500, &mut Nonces::default()), Err(PeerError::Unauthenticated));
+        assert_eq!(open(KEY, &[1, 2, 3], 0, &mut Nonces::default()), Err(PeerError::Malformed));
+    }
+}

@@ -1,0 +1,240 @@
+//! Neo DLS requests at the versions the original dlsnode serves: Put v1 and
+//! GetRange v2. Pure codecs over message payloads (after the request id).
+//!
+//! - Put: channel array, `i64` timestamp (the record key), value array →
+//!   one status byte (1 Put, 2 Error).
+//! - GetRange: channel array, `i64` low, `i64` high (both inclusive), filter
+//!   array, `u8` filter mode (0 none, 1 substring, 2 regex, 3 regex ignoring
+//!   case) → 1 Started or 3 Error; then Records messages, each answered by
+//!   the client with Continue (1) or Stop (2); Stop is answered Stopped (4);
+//!   the end is Finished (5), acknowledged by the client with Ack (6).
+//!
+//! A Records payload is `3`, the `u64` uncompressed length, then an array
+//! holding the LZO1X stream of records `i64 key, u64 length, value`.
+
+use crate::neo::payload::{put_array, PayloadReader};
+use crate::neo::{Command, RequestError};
+
+/// Put at the version the original serves.
+pub const PUT_V1: Command = Command::new(1, 1);
+/// GetRange at the version the original serves.
+pub const GET_RANGE_V2: Command = Command::new(2, 2);
+/// Every command the original dlsnode serves.
+pub const DLS_COMMANDS: [Command; 2] = [PUT_V1, GET_RANGE_V2];
+
+/// The arguments of a Put v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutArgs<'a> {
+    /// The channel.
+    pub channel: &'a [u8],
+    /// The record key (by convention a Unix time).
+    pub key: u64,
+    /// The value.
+    pub value: &'a [u8],
+}
+
+impl<'a> PutArgs<'a> {
+    /// Decodes the arguments; extra bytes are an error.
+    pub fn decode(args: &'a [u8]) -> Result<Self, RequestError> {
+        let mut r = PayloadReader::new(args);
+        let parsed = Self { channel: r.array("channel")?, key: r.u64("timestamp")?, value: r.array("value")? };
+        r.finish()?;
+        Ok(parsed)
+    }
+
+    /// The encoded arguments.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.channel.len() + self.value.len());
+        put_array(&mut out, self.channel);
+        out.extend_from_slice(&self.key.to_le_bytes());
+        put_array(&mut out, self.value);
+        out
+    }
+}
+
+/// How a neo GetRange filters values (its own byte values, unlike legacy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum NeoFilterMode {
+    /// No filter.
+    None = 0,
+    /// The value contains the filter as a substring.
+    StringMatch = 1,
+    /// A regular expression, case-sensitive.
+    Regex = 2,
+    /// A regular expression, case-insensitive.
+    RegexCaseInsensitive = 3,
+}
+
+/// The arguments of a GetRange v2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GetRangeArgs<'a> {
+    /// The channel.
+    pub channel: &'a [u8],
+    /// Lowest key (as the signed value the client sends).
+    pub low: i64,
+    /// Highest key.
+    pub high: i64,
+    /// The filter; empty for none.
+    pub filter: &'a [u8],
+    /// The mode byte as sent (see [`NeoFilterMode`]).
+    pub mode: u8,
+}
+
+impl<'a> GetRangeArgs<'a> {
+    /// Decodes the arguments; extra bytes are an error.
+    pub fn decode(args: &'a [u8]) -> Result<Self, RequestError> {
+        let mut r = PayloadReader::new(args);
+        let parsed = Self {
+            channel: r.array("channel")?,
+            low: r.u64("low")? as i64,
+            high: r.u64("high")? as i64,
+            filter: r.array("filter")?,
+            mode: r.u8("filter mode")?,
+        };
+        r.finish()?;
+        Ok(parsed)
+    }
+
+    /// The encoded arguments.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(33 + self.channel.len() + self.filter.len());
+        put_array(&mut out, self.channel);
+        out.extend_from_slice(&self.low.to_le_bytes());
+        out.extend_from_slice(&self.high.to_le_bytes());
+        put_array(&mut out, self.filter);
+        out.push(self.mode);
+        out
+    }
+}
+
+/// A node → client message of a GetRange after its start status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetRangeMessage<'a> {
+    /// A batch: uncompressed length and the LZO stream.
+    Records {
+        /// bytes the stream decompresses to
+        uncompressed: u64,
+        /// the LZO1X stream
+        lzo: &'a [u8],
+    },
+    /// Answer to Stop; the request is over.
+    Stopped,
+    /// Every record was sent; the client answers Ack.
+    Finished,
+}
+
+impl<'a> GetRangeMessage<'a> {
+    /// The message payload.
+    pub fn encode(&self) -> Vec<u8> {
+        match *self {
+            Self::Records { uncompressed, lzo } => {
+                let mut out = Vec::with_capacity(17 + lzo.len());
+                out.push(3);
+                out.extend_from_slice(&uncompressed.to_le_bytes());
+                put_array(&mut out, lzo);
+                out
+            }
+            Self::Stopped => vec![4],
+            Self::Finished => vec![5],
+        }
+    }
+
+    /// Decodes a message payload.
+    pub fn decode(payload: &'a [u8]) -> Result<Self, RequestError> {
+        let mut r = PayloadReader::new(payload);
+        let message = match r.u8("GetRange message type")? {
+            3 => Self::Records { uncompressed: r.u64("uncompressed length")?, lzo: r.array("records")? },
+            4 => Self::Stopped,
+            5 => Self::Finished,
+            byte => return Err(RequestError::UnknownStatus { kind: "GetRange message", byte }),
+        };
+        r.finish()?;
+        Ok(message)
+    }
+}
+
+/// A client → node message of a running GetRange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum GetRangeControl {
+    /// Send the next batch.
+    Continue = 1,
+    /// End the request.
+    Stop = 2,
+    /// Acknowledges Finished.
+    Ack = 6,
+}
+
+impl GetRangeControl {
+    /// Decodes a message payload (exactly one byte).
+    pub fn decode(payload: &[u8]) -> Result<Self, RequestError> {
+        match payload {
+            [1] => Ok(Self::Continue),
+            [2] => Ok(Self::Stop),
+            [6] => Ok(Self::Ack),
+            [byte, ..] => Err(RequestError::UnknownStatus { kind: "GetRange control", byte: *byte }),
+            [] => Err(RequestError::Truncated { field: "GetRange control", needed: 1, available: 0 }),
+        }
+    }
+}
+
+/// Node side: the Records message payload for `records` (laid end to end,
+/// not empty), compressed.
+pub fn encode_records(records: &[u8]) -> Vec<u8> {
+    let lzo = crate::lzo::compress(records, &mut lzokay::compress::Dict::new());
+    GetRangeMessage::Records { uncompressed: records.len() as u64, lzo: &lzo }.encode()
+}
+
+/// Client side: decompresses a Records batch, refusing to produce more
+/// than `limit` bytes whatever the message claims.
+pub fn decompress_records(uncompressed: u64, lzo: &[u8], limit: u64) -> Result<Vec<u8>, RequestError> {
+    if uncompressed > limit {
+        return Err(RequestError::Truncated { field: "records (over the limit)", needed: uncompressed, available: limit as usize });
+    }
+    let mut out = vec![0; uncompressed as usize];
+    match lzokay::decompress::decompress(lzo, &mut out) {
+        Ok(len) if len == out.len() => Ok(out),
+        _ => Err(RequestError::UnknownStatus { kind: "corrupt records batch", byte: 0 }),
+    }
+}
+
+/// Splits decompressed GetRange records into (key, value).
+pub fn records(decompressed: &[u8]) -> Result<Vec<(u64, &[u8])>, RequestError> {
+    let mut r = PayloadReader::new(decompressed);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push((r.u64("key")?, r.array("value")?));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_observed_put_decodes_and_everything_round_trips() {
+        // dls-spec.md §3.1: channel "ex", timestamp 0x12, value "z".
+        let args = b"\x02\0\0\0\0\0\0\0ex\x12\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0z";
+        let put = PutArgs::decode(args).unwrap();
+        assert_eq!(put, PutArgs { channel: b"ex", key: 0x12, value: b"z" });
+        assert_eq!(put.encode(), args);
+        let range = GetRangeArgs { channel: b"ex", low: -10, high: 5, filter: b"a", mode: 2 };
+        assert_eq!(GetRangeArgs::decode(&range.encode()), Ok(range));
+        assert!(GetRangeArgs::decode(&range.encode()[..20]).is_err());
+        for m in [GetRangeMessage::Records { uncompressed: 35, lzo: b"xyz" }, GetRangeMessage::Stopped, GetRangeMessage::Finished] {
+            assert_eq!(GetRangeMessage::decode(&m.encode()), Ok(m));
+        }
+        assert_eq!(GetRangeControl::decode(&[6]), Ok(GetRangeControl::Ack));
+        assert!(GetRangeControl::decode(&[3]).is_err());
+        let mut batch = 0x10u64.to_le_bytes().to_vec();
+        put_array(&mut batch, b"a");
+        assert_eq!(records(&batch).unwrap(), vec![(0x10, &b"a"[..])]);
+        let message = encode_records(&batch);
+        let GetRangeMessage::Records { uncompressed, lzo } = GetRangeMessage::decode(&message).unwrap() else { panic!() };
+        assert_eq!(decompress_records(uncompressed, lzo, 1 << 20).unwrap(), batch);
+        assert!(decompress_records(u64::MAX, lzo, 1 << 20).is_err());
+        assert!(records(&batch[..batch.len() - 1]).is_err());
+    }
+}

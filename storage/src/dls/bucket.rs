@@ -1,0 +1,248 @@
+//! Reading a bucket file's records and appending to one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::record::{BucketEnd, Version, BUCKET_HEADER};
+
+/// The records of one bucket file, in file order. The file's length is taken
+/// when it is opened: records appended later are not seen (the caller
+/// flushes writers first). No record is allocated before its whole length
+/// is known to be in the file.
+pub struct BucketReader {
+    file: BufReader<File>,
+    version: Version,
+    position: u64,
+    len: u64,
+    /// Why reading stopped early, once it has.
+    pub ended: Option<BucketEnd>,
+}
+
+impl BucketReader {
+    /// Opens `path`, reading through a buffer of `buffer_size` bytes.
+    pub fn open(path: &Path, buffer_size: usize) -> io::Result<BucketReader> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut head = [0u8; 16];
+        let read = read_up_to(&mut file, &mut head)?;
+        let (version, data_start) = Version::of(&head[..read]);
+        file.seek(SeekFrom::Start(data_start))?;
+        Ok(BucketReader {
+            file: BufReader::with_capacity(buffer_size.max(64), file),
+            version,
+            position: data_start,
+            len,
+            ended: None,
+        })
+    }
+
+    /// The file's record format.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Where the records read so far end.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The next record, `None` at the end (see [`Self::ended`] for why it
+    /// stopped early).
+    pub fn next_record(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        if self.ended.is_some() {
+            return Ok(None);
+        }
+        let header_len = self.version.header_len() as u64;
+        // The original ends a bucket when a header would reach its end, so
+        // an empty value at the very end of a file is never returned.
+        if self.position + header_len >= self.len {
+            if self.position < self.len {
+                self.ended = Some(BucketEnd::Fragment);
+            }
+            return Ok(None);
+        }
+        let mut header = [0u8; 17];
+        self.file.read_exact(&mut header[..header_len as usize])?;
+        let (key, value_len) = match self.version.decode_header(&header) {
+            Ok(fields) => fields,
+            Err(end) => {
+                self.ended = Some(end);
+                return Ok(None);
+            }
+        };
+        let value_start = self.position + header_len;
+        if value_len > self.len - value_start {
+            self.ended = Some(BucketEnd::Torn);
+            return Ok(None);
+        }
+        let mut value = vec![0u8; value_len as usize];
+        self.file.read_exact(&mut value)?;
+        self.position = value_start + value_len;
+        Ok(Some((key, value)))
+    }
+}
+
+/// Reads as much of `buf` as the file has.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// A bucket open for appending, with a write buffer.
+pub struct BucketWriter {
+    path: PathBuf,
+    file: File,
+    version: Version,
+    buffer: Vec<u8>,
+    buffer_size: usize,
+    /// Bytes in the file (written, not necessarily synced).
+    written: u64,
+}
+
+impl BucketWriter {
+    /// Opens (creating it and its slot directory if needed) the bucket at
+    /// `path` for appending. A new or empty file gets the version-1 header;
+    /// an existing one keeps its version. A file shorter than a header holds
+    /// no record in any format (readers skip it): it is emptied and
+    /// restarted (the original failed every Put into it).
+    pub fn open(path: &Path, buffer_size: usize) -> io::Result<BucketWriter> {
+        if let Some(slot) = path.parent() {
+            std::fs::create_dir_all(slot)?;
+        }
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut len = file.metadata()?.len();
+        if len > 0 && len < BUCKET_HEADER.len() as u64 {
+            file.set_len(0)?;
+            len = 0;
+        }
+        let mut head = [0u8; 16];
+        let read = read_up_to(&mut file, &mut head)?;
+        let version = if len == 0 { Version::V1 } else { Version::of(&head[..read]).0 };
+        let mut writer =
+            BucketWriter { path: path.to_owned(), file, version, buffer: Vec::new(), buffer_size, written: len };
+        if len == 0 {
+            writer.buffer.extend_from_slice(&BUCKET_HEADER);
+        }
+        Ok(writer)
+    }
+
+    /// Appends a record (in the bucket's version); it reaches the file when
+    /// the buffer fills or at [`Self::flush`].
+    pub fn append(&mut self, key: u64, value: &[u8]) -> io::Result<()> {
+        self.version.encode(key, value, &mut self.buffer);
+        if self.buffer.len() >= self.buffer_size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered records to the file. If the write fails part of
+    /// a record may have reached the file: it is cut back to the last whole
+    /// record (so readers and later appends are not stuck behind a torn
+    /// one) and the buffered records are dropped with the error.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            let written = self.file.write_all(&self.buffer);
+            let len = self.buffer.len() as u64;
+            self.buffer.clear();
+            if let Err(error) = written {
+                // Best effort: if even this fails, recovery at the next
+                // start cuts the file back to its checkpoint.
+                let _ = self.file.set_len(self.written);
+                return Err(error);
+            }
+            self.written += len;
+        }
+        Ok(())
+    }
+
+    /// Flushes and fsyncs; returns the length now safely on disk (what the
+    /// checkpoint records).
+    pub fn sync(&mut self) -> io::Result<u64> {
+        self.flush()?;
+        self.file.sync_data()?;
+        Ok(self.written)
+    }
+
+    /// The bucket's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The bucket's record format.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(path: &Path) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
+        let mut reader = BucketReader::open(path, 20).unwrap();
+        let mut records = Vec::new();
+        while let Some(record) = reader.next_record().unwrap() {
+            records.push(record);
+        }
+        (records, reader.ended)
+    }
+
+    #[test]
+    fn records_written_are_read_back_and_a_torn_tail_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ch/0000000057/275");
+        let mut writer = BucketWriter::open(&path, 64).unwrap();
+        for (key, value) in [(0x5727_5806u64, &b"hello"[..]), (0x5727_5805, b"a"), (0x5727_5806, b"dup")] {
+            writer.append(key, value).unwrap();
+        }
+        assert_eq!(writer.sync().unwrap(), 16 + 17 * 3 + 9);
+        drop(writer);
+        let (records, end) = all(&path);
+        assert_eq!(records, vec![(0x5727_5806, b"hello".to_vec()), (0x5727_5805, b"a".to_vec()), (0x5727_5806, b"dup".to_vec())]);
+        assert_eq!(end, None);
+        // A record cut in the middle of its value is not served.
+        let mut writer = BucketWriter::open(&path, 64).unwrap();
+        writer.append(0x5727_5807, b"torn record").unwrap();
+        writer.sync().unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 3).unwrap();
+        let (records, end) = all(&path);
+        assert_eq!(records.len(), 3);
+        assert_eq!(end, Some(BucketEnd::Torn));
+    }
+
+    #[test]
+    fn a_file_shorter_than_a_header_is_restarted_as_version_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("275");
+        std::fs::write(&path, b"junk!").unwrap();
+        let mut writer = BucketWriter::open(&path, 1).unwrap();
+        assert_eq!(writer.version(), Version::V1);
+        writer.append(0x10, b"v").unwrap();
+        drop(writer);
+        assert_eq!(all(&path).0, vec![(0x10, b"v".to_vec())]);
+    }
+
+    #[test]
+    fn appending_to_a_legacy_bucket_keeps_the_legacy_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("275");
+        let mut legacy = Vec::new();
+        Version::Legacy.encode(0x5727_5806, b"Hello there", &mut legacy);
+        std::fs::write(&path, &legacy).unwrap();
+        let mut writer = BucketWriter::open(&path, 1).unwrap();
+        assert_eq!(writer.version(), Version::Legacy);
+        writer.append(0x5727_5813, b"test1").unwrap();
+        drop(writer);
+        let (records, _) = all(&path);
+        assert_eq!(records, vec![(0x5727_5806, b"Hello there".to_vec()), (0x5727_5813, b"test1".to_vec())]);
+    }
+}

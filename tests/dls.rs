@@ -1,0 +1,262 @@
+//! The dlsnode through the real binary: every legacy and neo request, the
+//! original's bucket files, restarts, and a kill -9 under a steady put load
+//! followed by the checkpoint recovery.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Node;
+use shoal_protocol::client::legacy::ClientError;
+use shoal_protocol::dls::neo::GetRangeArgs;
+use shoal_protocol::legacy::Status;
+
+fn values(records: &[(u64, Vec<u8>)]) -> Vec<(u64, String)> {
+    records.iter().map(|(k, v)| (*k, String::from_utf8_lossy(v).into_owned())).collect()
+}
+
+#[tokio::test]
+async fn legacy_requests_behave_as_the_original() {
+    let node = Node::start_dls(&[]);
+    let mut client = node.dls().await;
+    assert_eq!(client.get_version().await.unwrap(), "20110401");
+    // Unordered puts, two values under one key, three buckets.
+    for (key, value) in [(0x5727_5806u64, "hello"), (0x5727_5805, "a"), (0x1, "one"), (0x5727_a000, "later"), (0x5727_5806, "dup")] {
+        client.put("ch", key, value.as_bytes()).await.unwrap();
+    }
+    let expected = vec![
+        (0x1, "one".to_string()),
+        (0x5727_5806, "hello".into()),
+        (0x5727_5805, "a".into()),
+        (0x5727_5806, "dup".into()),
+        (0x5727_a000, "later".into()),
+    ];
+    // Bucket order, then the order of the puts (read-your-writes: the write
+    // buffers are flushed before a read).
+    assert_eq!(values(&client.get_all("ch").await.unwrap()), expected);
+    assert_eq!(values(&client.get_range("ch", 0x5727_5806, 0x5727_5806).await.unwrap()), vec![expected[1].clone(), expected[3].clone()]);
+    assert_eq!(values(&client.get_range("ch", 0x5727_5000, 0x5727_ffff).await.unwrap()), expected[1..].to_vec());
+    assert!(client.get_range("ch", 0x6000_0000, 0x7000_0000).await.unwrap().is_empty());
+    assert!(client.get_range("ch", 10, 1).await.unwrap().is_empty());
+    assert_eq!(values(&client.get_all_filter("ch", b"l").await.unwrap()), vec![expected[1].clone(), expected[4].clone()]);
+    assert_eq!(values(&client.get_range_filter("ch", 0, 0x5727_5fff, b"u").await.unwrap()), vec![expected[3].clone()]);
+    assert_eq!(client.get_range_regex("ch", 0, u64::MAX, 1, b"^h.l+o$").await.unwrap().len(), 1);
+    assert_eq!(client.get_range_regex("ch", 0, u64::MAX, 2, b"^HELLO$").await.unwrap().len(), 1);
+    assert_eq!(client.get_range_regex("ch", 0, u64::MAX, 0, b"ne").await.unwrap().len(), 1);
+    assert!(matches!(client.get_range_regex("ch", 0, u64::MAX, 1, b"(").await, Err(ClientError::Status(Status::Error))));
+    assert!(matches!(client.get_range_regex("ch", 0, u64::MAX, 9, b"x").await, Err(ClientError::Status(Status::Error))));
+    // Refusals leave the connection usable.
+    assert!(matches!(client.put("bad.name", 1, b"v").await, Err(ClientError::Status(Status::BadChannelName))));
+    assert!(matches!(client.put("ch", 1, b"").await, Err(ClientError::Status(Status::EmptyValue))));
+    assert!(matches!(client.put("ch", 1, &vec![b'x'; 64 * 1024 + 1]).await, Err(ClientError::Status(Status::OutOfMemory))));
+    client.put("other", 5, b"x").await.unwrap();
+    assert_eq!(client.get_channels().await.unwrap(), vec!["ch", "other"]);
+    let (address, port, connections) = client.get_num_connections().await.unwrap();
+    assert_eq!((address.as_str(), port, connections), ("127.0.0.1", node.port, 1));
+    client.remove_channel("other").await.unwrap();
+    assert_eq!(client.get_channels().await.unwrap(), vec!["ch"]);
+    assert!(!node.dir().join("data/other").exists());
+    // A key that is not 16 hex digits closes the connection; others go on.
+    let mut bad = node.dls().await;
+    let mut request = bytes::BytesMut::new();
+    shoal_protocol::dls::legacy::DlsRequest::Put { channel: b"ch", key: b"not-a-key", value: b"v" }.encode(&mut request);
+    bad.send_raw(&request).await.unwrap();
+    assert!(bad.get_version().await.is_err());
+    assert_eq!(client.get_all("ch").await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn neo_put_and_get_range_with_filters_and_stop() {
+    let node = Node::start_dls(&[]);
+    let neo = node.dls_neo().await;
+    for key in 0..3_000u64 {
+        let value = if key % 3 == 0 { format!("fizz {key} {}", "x".repeat(90)) } else { format!("plain {key} {}", "y".repeat(90)) };
+        assert!(neo.put("n", 0x5000_0000 + key, value.as_bytes()).await.unwrap());
+    }
+    let args = |filter: &'static [u8], mode: u8| GetRangeArgs { channel: b"n", low: 0x5000_0000, high: 0x5000_0000 + 2_999, filter, mode };
+    let all = neo.get_range(args(b"", 0), None).await.unwrap().unwrap();
+    assert_eq!(all.len(), 3_000);
+    assert_eq!(all.iter().map(|(k, _)| *k).collect::<Vec<_>>(), (0x5000_0000..0x5000_0000 + 3_000).collect::<Vec<_>>());
+    assert_eq!(neo.get_range(args(b"fizz", 1), None).await.unwrap().unwrap().len(), 1_000);
+    assert_eq!(neo.get_range(args(b"^FIZZ [0-9]*0 ", 3), None).await.unwrap().unwrap().len(), 100);
+    // Stop after the first of several ~100 kB batches.
+    let first = neo.get_range(args(b"", 0), Some(1)).await.unwrap().unwrap();
+    assert!(!first.is_empty() && first.len() < 3_000, "{}", first.len());
+    // Refused requests get Error instead of hanging (as the original did).
+    assert_eq!(neo.get_range(args(b"(", 2), None).await.unwrap(), None);
+    assert_eq!(neo.get_range(args(b"x", 9), None).await.unwrap(), None);
+    let backwards = GetRangeArgs { channel: b"n", low: 10, high: 1, filter: b"", mode: 0 };
+    assert_eq!(neo.get_range(backwards, None).await.unwrap(), None);
+    assert!(!neo.put("..", 1, b"escape").await.unwrap(), "names that are not channel names are refused");
+    // Legacy and neo see the same records.
+    assert_eq!(node.dls().await.get_all("n").await.unwrap().len(), 3_000);
+}
+
+#[tokio::test]
+async fn the_originals_bucket_files_are_read_as_it_reads_them() {
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/original-dlsnode");
+    let mut files = Vec::new();
+    for (channel, slot_to) in [("legacy", None), ("parity-broken", None), ("empty-bucket", None), ("legacy", Some(("mixed", "0000000057"))), ("parity-fine", Some(("mixed", "0000000058")))] {
+        let slot_dir = vectors.join(channel).join("0000000057");
+        for bucket in std::fs::read_dir(&slot_dir).unwrap() {
+            let bucket = bucket.unwrap();
+            let (to_channel, to_slot) = slot_to.unwrap_or((channel, "0000000057"));
+            let path = format!("data/{to_channel}/{to_slot}/{}", bucket.file_name().to_string_lossy());
+            files.push((path, std::fs::read(bucket.path()).unwrap()));
+        }
+    }
+    let borrowed: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, c)| (p.as_str(), c.clone())).collect();
+    let node = Node::start_dls(&borrowed);
+    let mut client = node.dls().await;
+    assert_eq!(client.get_all("legacy").await.unwrap().len(), 4);
+    assert_eq!(client.get_all("parity-broken").await.unwrap().len(), 4);
+    assert_eq!(client.get_all("empty-bucket").await.unwrap().len(), 8);
+    assert_eq!(client.get_all("mixed").await.unwrap().len(), 12);
+    // Neo reads legacy buckets too (the original stopped at them).
+    let neo = node.dls_neo().await;
+    let args = GetRangeArgs { channel: b"mixed", low: 0, high: i64::MAX, filter: b"", mode: 0 };
+    assert_eq!(neo.get_range(args, None).await.unwrap().unwrap().len(), 12);
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_a_clean_stop_removes_the_checkpoint() {
+    let mut node = Node::start_dls(&[]);
+    let dir = node.keep_dir();
+    let (port, neo_port) = (node.port, node.neo_port);
+    let mut client = node.dls().await;
+    for key in 0..100u64 {
+        client.put("kept", key << 10, format!("value {key}").as_bytes()).await.unwrap();
+    }
+    assert!(dir.path().join("data/checkpoint.dat").exists());
+    assert!(node.terminate().success());
+    assert!(!dir.path().join("data/checkpoint.dat").exists());
+    let node = Node::start_dls_in_dir(dir.path(), port, neo_port);
+    let records = node.dls().await.get_all("kept").await.unwrap();
+    assert_eq!(records.len(), 100);
+    assert_eq!(records[99], (99 << 10, b"value 99".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_keeps_every_checkpointed_record_and_cuts_torn_ones() {
+    let mut node = Node::start_dls(&[]);
+    let dir = node.keep_dir();
+    let (port, neo_port) = (node.port, node.neo_port);
+    let mut client = node.dls().await;
+    let value = |key: u64| format!("record {key} {}", "z".repeat((key % 50) as usize)).into_bytes();
+    // Phase 1: records that a commit made after them covers.
+    let checkpointed = 5_000u64;
+    for key in 0..checkpointed {
+        client.put("load", key, &value(key)).await.unwrap();
+    }
+    let phase_one_done = std::time::SystemTime::now();
+    let checkpoint = dir.path().join("data/checkpoint.dat");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // A commit that started after phase 1 (period 1 s) has written the file.
+    while std::fs::metadata(&checkpoint).and_then(|m| m.modified()).map_or(true, |m| {
+        m.duration_since(phase_one_done).unwrap_or_default() < Duration::from_millis(1_200)
+    }) {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint commit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Phase 2: a steady load the kill interrupts.
+    let mut acknowledged = checkpointed;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1_500) {
+        client.put("load", acknowledged, &value(acknowledged)).await.unwrap();
+        acknowledged += 1;
+    }
+    node.kill();
+    // A half-written record at the end of the bucket, as a crash in the
+    // middle of a write leaves it.
+    let bucket = dir.path().join("data/load/0000000000/000");
+    let mut torn = std::fs::read(&bucket).unwrap();
+    torn.extend_from_slice(&[0xaa; 20]);
+    std::fs::write(&bucket, &torn).unwrap();
+    let node = Node::start_dls_in_dir(dir.path(), port, neo_port);
+    node.wait_for_log("did not end cleanly");
+    let mut client = node.dls().await;
+    let records = client.get_all("load").await.unwrap();
+    // Every checkpointed record, every record intact, none torn, none twice.
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, stored) in &records {
+        assert!(*key < acknowledged, "record {key} was never acknowledged");
+        assert_eq!(stored, &value(*key), "record {key} intact");
+        assert!(seen.insert(*key), "record {key} twice");
+    }
+    assert!((0..checkpointed).all(|key| seen.contains(&key)), "a checkpointed record is missing");
+    // Writing goes on after the recovery, readable behind the old records.
+    client.put("load", 1_000_000, b"after").await.unwrap();
+    let after = client.get_all("load").await.unwrap();
+    assert_eq!(after.last().unwrap(), &(1_000_000, b"after".to_vec()));
+}
+
+#[tokio::test]
+async fn stats_log_carries_the_originals_keys() {
+    let node = Node::start_dls_with(&[], "\n[STATS]\nfile_name = log/stats.log\ninterval = 1\n");
+    let mut client = node.dls().await;
+    for key in 0..3u64 {
+        client.put("st", key, b"abc").await.unwrap();
+    }
+    let path = node.dir().join("log/stats.log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("request/Put/handled:3")) {
+            break line.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no stats line with the Puts:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for key in ["action/handled/records:3", "action/handled/bytes:9", "neo_request/GetRange/handled:0", "open_fds_currently:", "handling_connections:1"] {
+        assert!(line.contains(key), "{key} missing in {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redistribute_moves_whole_buckets_to_the_other_nodes() {
+    let source = Node::start_dls(&[]);
+    let target = Node::start_dls(&[]);
+    let mut client = source.dls().await;
+    // Five buckets of 300 records each.
+    for bucket in 0..5u64 {
+        for i in 0..300u64 {
+            client.put("moved", (bucket << 12) + i, format!("value {bucket} {i}").as_bytes()).await.unwrap();
+        }
+    }
+    let before = client.get_all("moved").await.unwrap();
+    assert!(matches!(client.redistribute(0.0, &[("127.0.0.1", target.port)]).await, Err(ClientError::Status(Status::Error))));
+    client.redistribute(1.0, &[("127.0.0.1", target.port)]).await.unwrap();
+    // Every record is now on the target, none left here.
+    assert!(client.get_all("moved").await.unwrap().is_empty());
+    let mut moved = target.dls().await.get_all("moved").await.unwrap();
+    moved.sort();
+    let mut expected = before;
+    expected.sort();
+    assert_eq!(moved, expected);
+    assert!(std::fs::read_dir(source.dir().join("data/moved/0000000000")).unwrap().next().is_none(), "forwarded buckets are deleted");
+    // The source keeps taking writes.
+    client.put("moved", 1, b"new").await.unwrap();
+    assert_eq!(client.get_all("moved").await.unwrap(), vec![(1, b"new".to_vec())]);
+}
+
+#[tokio::test]
+async fn lying_lengths_close_only_their_connection_and_lose_nothing() {
+    let node = Node::start_dls(&[]);
+    let mut bystander = node.dls().await;
+    bystander.put("safe", 1, b"kept").await.unwrap();
+    let mut liar = node.dls().await;
+    let mut request = 3u32.to_le_bytes().to_vec();
+    request.extend_from_slice(&(1u64 << 62).to_le_bytes());
+    request.extend_from_slice(b"ch");
+    liar.send_raw(&request).await.unwrap();
+    assert!(liar.get_version().await.is_err());
+    // A corrupt PutBatch closes that connection; nothing else changes.
+    let mut corrupt = node.dls().await;
+    let mut batch = 100u64.to_le_bytes().to_vec();
+    batch.extend_from_slice(&[0xff; 20]);
+    let mut request = bytes::BytesMut::new();
+    shoal_protocol::dls::legacy::DlsRequest::PutBatch { channel: b"safe", batch: &batch }.encode(&mut request);
+    corrupt.send_raw(&request).await.unwrap();
+    assert!(corrupt.get_version().await.is_err());
+    assert_eq!(bystander.get_all("safe").await.unwrap(), vec![(1, b"kept".to_vec())]);
+}
