@@ -34,14 +34,14 @@ pub struct Node {
 /// hands out a new port: the `n`-th is in the lower half of a 200-port block
 /// and its neo port in the upper half, which is never handed out itself.
 /// The start differs per process so test binaries run side by side rarely
-/// meet.
+/// meet; 10000 and 10100 (the embedded default config) are never handed out.
 pub fn free_port() -> u16 {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    const BLOCKS: u32 = 110; // 10_000 + 200 * 110 + 100 stays below 32768
+    const BLOCKS: u32 = 110; // 10_200 + 200 * 110 + 100 stays below 32768
     let start = std::process::id().wrapping_mul(7919);
     for _ in 0..BLOCKS * 100 {
         let k = start.wrapping_add(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) % (BLOCKS * 100);
-        let port = u16::try_from(10_000 + 200 * (k / 100) + k % 100).expect("below 32768");
+        let port = u16::try_from(10_200 + 200 * (k / 100) + k % 100).expect("below 32768");
         if [port, port + 100].iter().all(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return port;
         }
