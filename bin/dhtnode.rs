@@ -68,7 +68,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         write_flush: Duration::from_millis(config.performance.write_flush_ms),
         connection_limit: config.server.connection_limit,
     };
-    let range = HashRange { min: config.server.minval, max: config.server.maxval };
+    // A ring member answers for the whole hash space: it coordinates every
+    // key with the key's replicas (docs/ring.md).
+    let range = match config.ring {
+        Some(_) => HashRange { min: 0, max: u64::MAX },
+        None => HashRange { min: config.server.minval, max: config.server.maxval },
+    };
     let node = Arc::new(DhtNode::new(
         config.server.address.clone(),
         config.server.port,
@@ -101,6 +106,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(ring) => Some(Arc::new(join_ring(ring)?)),
         None => None,
     };
+    if let Some(ring) = &ring {
+        node.join_ring(Arc::clone(ring));
+    }
     let stats_path = config.stats.file_name.clone();
     let stats_interval = Duration::from_secs(config.stats.interval);
     let control_path = config.server.unix_socket_path.clone();
@@ -127,8 +135,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         if let (Some(ring), Some(settings)) = (&ring, &config.ring) {
             let peers = format!("{}:{}", config.server.address, settings.peer_port);
             let socket = bind(&peers, config.server.backlog).with_context(|| format!("cannot listen for peers on {peers}"))?;
-            Listener::new(socket, Arc::new(PeerPort::new(Arc::clone(ring))), handles.clone()).start();
-            RingNode::new(Arc::clone(ring), settings.seed.clone(), Duration::from_millis(settings.gossip_ms)).start();
+            Listener::new(socket, Arc::new(PeerPort::new(Arc::clone(ring), Arc::clone(&node))), handles.clone()).start();
+            let gossip = Duration::from_millis(settings.gossip_ms);
+            RingNode::new(Arc::clone(ring), Arc::clone(&node), settings.seed.clone(), gossip, settings.remove_down).start();
         }
         ports.open(handles)?;
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();
@@ -139,6 +148,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     })?;
     system.run().context("event loop failed")?;
     stop_workers(workers);
+    if let Some(ring) = &ring {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("leaving the ring")?;
+        runtime.block_on(shoal_actors::ring::leave(ring, &node));
+    }
     // Every connection is gone: nothing can change the channels any more.
     tracing::info!(target: "dhtnode.main", "Closing memory channels: final dump");
     dumper.dump_all();
@@ -155,10 +168,11 @@ fn join_ring(settings: &RingConfig) -> anyhow::Result<Ring> {
     anyhow::ensure!(key.len() >= 16, "the cluster key {} must hold at least 16 bytes", settings.key_file.display());
     let membership = Membership::new(
         &settings.advertise,
+        settings.replicas,
         Duration::from_millis(settings.suspect_after_ms),
         Duration::from_millis(settings.down_after_ms),
     );
-    Ok(Ring { membership: std::sync::Mutex::new(membership), key })
+    Ok(Ring::new(membership, key, settings.virtual_nodes, settings.write_acks))
 }
 
 /// Where the original reads its neo credentials from.

@@ -33,18 +33,37 @@ struct Args {
 enum Command {
     /// Show the ring as the member sees it: epoch and members.
     Status,
-    /// Remove a member (crashed or retired) from the ring.
+    /// Remove a member (crashed or retired) from the ring; the others then
+    /// re-replicate its keys. Waits until they are done.
     Remove {
         /// The member's peer address.
         member: String,
+    },
+    /// Have every member compare its keys with their replicas (newest copy
+    /// wins, both directions). Waits until all are done.
+    Balance,
+    /// Have the member drop the keys it does not hold in the view, once
+    /// their owners hold them. Run it against each member.
+    Purge,
+    /// Change the copies of every key (n), then balance.
+    SetReplicas {
+        /// The new n.
+        replicas: u32,
+    },
+    /// Print the version (stamp) of the member's copy of a key, 0 if none.
+    Haskey {
+        /// The channel.
+        channel: String,
+        /// The key (16 hex digits).
+        key: String,
     },
     /// Show which members hold a key.
     Whereis {
         /// The key (16 hex digits, as swarm writes it).
         key: String,
-        /// Copies of every key (`[Ring] replicas`).
-        #[arg(long, default_value_t = 3)]
-        replicas: usize,
+        /// Copies of every key (default: the ring's n).
+        #[arg(long)]
+        replicas: Option<usize>,
         /// Tokens per member (`[Ring] virtual_nodes`).
         #[arg(long, default_value_t = DEFAULT_VIRTUAL_NODES)]
         virtual_nodes: u32,
@@ -127,19 +146,53 @@ async fn run(args: Args) -> Result<(), Failure> {
     match &args.command {
         Command::Status => {
             let view = view(&args.peer, &key()?, PeerMessage::Ping { from: "shoal".into() }).await?;
-            println!("epoch {}", view.epoch);
+            println!("epoch {} replicas {}", view.epoch, view.replicas);
             view.members.iter().for_each(|member| println!("{member}"));
         }
         Command::Remove { member } => {
-            let view = view(&args.peer, &key()?, PeerMessage::Remove { member: member.clone() }).await?;
+            let message = PeerMessage::Remove { member: member.clone() };
+            let view = with_progress(&format!("removing {member}, re-replicating"), view(&args.peer, &key()?, message)).await?;
             println!("removed {member}: epoch {}", view.epoch);
+        }
+        Command::SetReplicas { replicas } => {
+            let message = PeerMessage::SetReplicas { replicas: *replicas };
+            let view = with_progress("changing n, balancing", view(&args.peer, &key()?, message)).await?;
+            println!("replicas {}: epoch {}", view.replicas, view.epoch);
+        }
+        Command::Balance => {
+            // Balancing one member's keys with their replicas covers those
+            // keys; every member's covers all.
+            let status = view(&args.peer, &key()?, PeerMessage::Ping { from: "shoal".into() }).await?;
+            let mut moved = 0;
+            for member in &status.members {
+                moved += with_progress(&format!("balancing {member}"), done(member, &key()?, PeerMessage::Balance)).await?;
+            }
+            println!("balanced: {moved} records moved");
+        }
+        Command::Purge => {
+            let dropped = with_progress("purging", done(&args.peer, &key()?, PeerMessage::Purge)).await?;
+            println!("purged: {dropped} records dropped");
+        }
+        Command::Haskey { channel, key: text } => {
+            let record = key_of(text)?;
+            let message = PeerMessage::Fetch { channel: channel.clone(), keys: vec![record] };
+            match answer(&args.peer, &key()?, message).await? {
+                PeerMessage::Records(records) if records.len() == 1 => {
+                    let stamp = if records[0].value.is_some() { records[0].stamp.max(1) } else { 0 };
+                    println!("{stamp}");
+                    if stamp == 0 {
+                        return Err(Failure(1, format!("{} has no record {text} in '{channel}'", args.peer)));
+                    }
+                }
+                other => return Err(Failure(4, format!("unexpected answer {other:?}"))),
+            }
         }
         Command::Whereis { key: text, replicas, virtual_nodes } => {
             let record = key_of(text)?;
             let view = view(&args.peer, &key()?, PeerMessage::Ping { from: "shoal".into() }).await?;
             let mut ring = HashRing::new((*virtual_nodes).max(1));
             view.members.iter().for_each(|member| ring.add(member));
-            ring.replicas(record, *replicas).iter().for_each(|member| println!("{member}"));
+            ring.replicas(record, replicas.unwrap_or(view.replicas as usize)).iter().for_each(|member| println!("{member}"));
         }
         Command::Put { node, channel, key: text, value, file } => {
             let record = key_of(text)?;
@@ -170,14 +223,39 @@ async fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Sends a peer message and returns the member's view.
-async fn view(peer: &str, key: &[u8], message: PeerMessage) -> Result<shoal_cluster::message::View, Failure> {
+/// Runs `work` with a spinner on stderr saying `what` (hidden when stderr
+/// is not a terminal).
+async fn with_progress<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(what.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = work.await;
+    spinner.finish_and_clear();
+    result
+}
+
+/// Sends a peer message and returns the answer, refusals as exit code 3.
+async fn answer(peer: &str, key: &[u8], message: PeerMessage) -> Result<PeerMessage, Failure> {
     match exchange(peer, key, &message).await {
-        Ok(PeerMessage::View(view)) => Ok(view),
         Ok(PeerMessage::Refused { reason }) => Err(Failure(3, reason)),
-        Ok(other) => Err(Failure(4, format!("unexpected answer {other:?}"))),
+        Ok(answer) => Ok(answer),
         // A frame the member cannot open closes the connection: usually a
         // wrong cluster key.
         Err(error) => Err(Failure(4, format!("{peer}: {error} (is the cluster key right?)"))),
+    }
+}
+
+/// Sends a peer message and returns the member's view.
+async fn view(peer: &str, key: &[u8], message: PeerMessage) -> Result<shoal_cluster::message::View, Failure> {
+    match answer(peer, key, message).await? {
+        PeerMessage::View(view) => Ok(view),
+        other => Err(Failure(4, format!("unexpected answer {other:?}"))),
+    }
+}
+
+/// Sends an admin message and returns the records its work moved.
+async fn done(peer: &str, key: &[u8], message: PeerMessage) -> Result<u64, Failure> {
+    match answer(peer, key, message).await? {
+        PeerMessage::Done { records } => Ok(records),
+        other => Err(Failure(4, format!("unexpected answer {other:?}"))),
     }
 }

@@ -54,6 +54,8 @@ pub struct DhtNode {
     /// Changes of this node's range and news of other nodes, for the neo
     /// GetHashRange requests.
     hash_range_updates: tokio::sync::broadcast::Sender<HashRangeUpdate>,
+    /// The ring this node is a member of (`[Ring]`), set once at start.
+    ring: std::sync::OnceLock<std::sync::Arc<crate::ring::Ring>>,
 }
 
 /// How many hash-range notifications a GetHashRange request may fall behind
@@ -73,7 +75,19 @@ impl DhtNode {
             redistribution: crate::redistribution::RedistributionState::default(),
             removals: std::sync::OnceLock::new(),
             hash_range_updates: tokio::sync::broadcast::channel(HASH_RANGE_UPDATES_QUEUED).0,
+            ring: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Makes this node a ring member: its record requests are coordinated
+    /// across replicas from now on. Set once, at start.
+    pub fn join_ring(&self, ring: std::sync::Arc<crate::ring::Ring>) {
+        let _ = self.ring.set(ring);
+    }
+
+    /// The ring this node is a member of, if any.
+    pub fn ring(&self) -> Option<&std::sync::Arc<crate::ring::Ring>> {
+        self.ring.get()
     }
 
     /// The hash range this node is responsible for.

@@ -40,17 +40,28 @@ impl Health {
 pub struct Membership {
     me: String,
     epoch: u64,
+    replicas: u32,
     last_heard: BTreeMap<String, Instant>,
     suspect_after: Duration,
     down_after: Duration,
 }
 
 impl Membership {
-    /// A ring of one: `me` alone, epoch 1.
-    pub fn new(me: &str, suspect_after: Duration, down_after: Duration) -> Self {
+    /// A ring of one: `me` alone, epoch 1, keys kept `replicas` times.
+    pub fn new(me: &str, replicas: u32, suspect_after: Duration, down_after: Duration) -> Self {
         let mut last_heard = BTreeMap::new();
         last_heard.insert(me.to_owned(), Instant::now());
-        Membership { me: me.to_owned(), epoch: 1, last_heard, suspect_after, down_after }
+        Membership { me: me.to_owned(), epoch: 1, replicas, last_heard, suspect_after, down_after }
+    }
+
+    /// Changes n (copies of every key); returns whether the view changed.
+    pub fn set_replicas(&mut self, replicas: u32) -> bool {
+        if replicas == self.replicas {
+            return false;
+        }
+        self.replicas = replicas;
+        self.epoch += 1;
+        true
     }
 
     /// This member's address.
@@ -60,7 +71,7 @@ impl Membership {
 
     /// The current view.
     pub fn view(&self) -> View {
-        View { epoch: self.epoch, members: self.last_heard.keys().cloned().collect() }
+        View { epoch: self.epoch, members: self.last_heard.keys().cloned().collect(), replicas: self.replicas }
     }
 
     /// Adds a member (a join); returns whether the view changed.
@@ -97,12 +108,14 @@ impl Membership {
             last_heard.entry(self.me.clone()).or_insert(now);
             let lost_me = !view.members.contains(&self.me);
             self.last_heard = last_heard;
+            self.replicas = view.replicas;
             self.epoch = view.epoch + u64::from(lost_me);
         } else {
             // Same epoch, different members: concurrent changes.
             for member in &view.members {
                 self.last_heard.entry(member.clone()).or_insert(now);
             }
+            self.replicas = self.replicas.max(view.replicas);
             self.epoch += 1;
         }
         true
@@ -145,7 +158,7 @@ mod tests {
     use super::*;
 
     fn member(me: &str) -> Membership {
-        Membership::new(me, Duration::from_millis(50), Duration::from_millis(100))
+        Membership::new(me, 3, Duration::from_millis(50), Duration::from_millis(100))
     }
 
     #[test]
@@ -164,8 +177,13 @@ mod tests {
         assert!(b.merge(&seed.view()));
         assert_eq!(seed.view(), b.view());
         assert_eq!(seed.view().members, vec!["a", "b", "c", "d"]);
+        // A change of n travels with the view.
+        assert!(b.set_replicas(2));
+        assert!(!b.set_replicas(2));
+        assert!(seed.merge(&b.view()));
+        assert_eq!(seed.view().replicas, 2);
         // An older view changes nothing.
-        assert!(!seed.merge(&View { epoch: 1, members: vec!["a".into()] }));
+        assert!(!seed.merge(&View { epoch: 1, members: vec!["a".into()], replicas: 3 }));
     }
 
     #[test]
@@ -188,7 +206,7 @@ mod tests {
     #[test]
     fn a_view_that_lost_us_is_taken_but_we_stay() {
         let mut b = member("b");
-        assert!(b.merge(&View { epoch: 5, members: vec!["a".into(), "c".into()] }));
+        assert!(b.merge(&View { epoch: 5, members: vec!["a".into(), "c".into()], replicas: 3 }));
         let view = b.view();
         assert_eq!(view.members, vec!["a", "b", "c"]);
         assert_eq!(view.epoch, 6, "our re-addition is a change the others must learn");

@@ -14,8 +14,13 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-/// Largest frame a peer may send; bigger ones close the connection.
-pub const MAX_FRAME: u32 = 1 << 20;
+/// Largest frame a peer may send; bigger ones close the connection. Room
+/// for one record of the largest `batch_size` swarm allows.
+pub const MAX_FRAME: u32 = 64 << 20;
+
+/// Bytes of records a sender puts in one message, leaving room below
+/// [`MAX_FRAME`] for the envelope (a record larger than this goes alone).
+pub const BATCH_BYTES: usize = 256 << 10;
 
 /// How far a sender's clock may be from ours.
 pub const MAX_SKEW_MS: u64 = 30_000;
@@ -30,6 +35,22 @@ pub struct View {
     pub epoch: u64,
     /// Members' peer addresses (`host:port`), sorted.
     pub members: Vec<String>,
+    /// Copies of every key (n): part of the view so that a change made on
+    /// one member reaches all of them with the next gossip.
+    pub replicas: u32,
+}
+
+/// One copy of a record as a replica holds it: the version (`stamp`) decides
+/// which copy is newest when replicas disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The swarm key hash.
+    pub key: u64,
+    /// The version: the coordinator's clock when it was written (0: never
+    /// written through the ring, e.g. loaded from a dump).
+    pub stamp: u64,
+    /// The value; `None` for a removed record (a tombstone) or no record.
+    pub value: Option<Vec<u8>>,
 }
 
 /// What ring members say to each other.
@@ -56,6 +77,63 @@ pub enum PeerMessage {
     Refused {
         /// Why.
         reason: String,
+    },
+    /// Coordinator to replica: keep these records of a channel where they
+    /// are newer than the replica's copies; answered with [`PeerMessage::Done`].
+    Store {
+        /// The channel.
+        channel: String,
+        /// The records (a removal is a record without value).
+        records: Vec<Record>,
+    },
+    /// Coordinator to replica: the replica's copies of these keys; answered
+    /// with [`PeerMessage::Records`] (stamp 0 and no value when absent).
+    Fetch {
+        /// The channel.
+        channel: String,
+        /// The keys.
+        keys: Vec<u64>,
+    },
+    /// Copies of records (the answer to [`PeerMessage::Fetch`]).
+    Records(Vec<Record>),
+    /// Balance: the sender's versions of some keys of a channel; answered
+    /// with [`PeerMessage::Compared`].
+    Offer {
+        /// The channel.
+        channel: String,
+        /// `(key, stamp)` of the sender's copies.
+        stamps: Vec<(u64, u64)>,
+    },
+    /// Which offered keys the receiver holds older (`wanted`, the sender
+    /// then stores them) or newer (`newer`, the sender then fetches them).
+    Compared {
+        /// Keys whose copy the receiver lacks or holds older.
+        wanted: Vec<u64>,
+        /// Keys whose copy the receiver holds newer.
+        newer: Vec<u64>,
+    },
+    /// A joining member asks for its share: the receiver pushes every
+    /// record `member` holds in the current view to it, then answers
+    /// [`PeerMessage::Done`].
+    Pull {
+        /// The member that wants its share.
+        member: String,
+    },
+    /// Admin: compare every key held by the receiver with its replicas,
+    /// newest wins in both directions.
+    Balance,
+    /// Admin: drop the records the receiver does not hold in the view
+    /// (after their owners confirmed they hold them as new).
+    Purge,
+    /// Admin: a new n, followed by a balance on every member.
+    SetReplicas {
+        /// The new number of copies.
+        replicas: u32,
+    },
+    /// The work a message asked for is done.
+    Done {
+        /// Records moved, stored or dropped.
+        records: u64,
     },
 }
 

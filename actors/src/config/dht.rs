@@ -91,6 +91,12 @@ pub struct RingConfig {
     pub suspect_after_ms: u64,
     /// `down_after_ms` (default 30000): silence before it is down.
     pub down_after_ms: u64,
+    /// `write_acks` (default 0 = every live replica): copies a Put must
+    /// have stored before it is acknowledged.
+    pub write_acks: u32,
+    /// `remove_down` (default false): remove a member once it is down, and
+    /// re-replicate its keys, without waiting for an operator.
+    pub remove_down: bool,
 }
 
 /// `[Dump]`, a shoal-only section: the original node dumps only at shutdown
@@ -681,6 +687,8 @@ impl<'a> Reader<'a> {
             "gossip_ms",
             "suspect_after_ms",
             "down_after_ms",
+            "write_acks",
+            "remove_down",
         ];
         self.check_keys("Ring", KEYS)?;
         let s = self.section("Ring");
@@ -703,6 +711,8 @@ impl<'a> Reader<'a> {
             gossip_ms: s.integer("gossip_ms", 1000, u64::from(u32::MAX))?.max(1),
             suspect_after_ms: s.integer("suspect_after_ms", 5000, u64::from(u32::MAX))?,
             down_after_ms: s.integer("down_after_ms", 30_000, u64::from(u32::MAX))?,
+            write_acks: s.integer("write_acks", 0, 255)? as u32,
+            remove_down: s.boolean("remove_down", false)?,
         }))
     }
 

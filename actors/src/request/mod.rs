@@ -24,6 +24,7 @@ mod put_batch;
 mod redistribute;
 mod remove;
 mod remove_channel;
+mod replicated;
 mod scan;
 
 
@@ -53,6 +54,9 @@ pub enum Streaming {
     Scan(Scan),
     /// Redistribute: moves records to other nodes, then sends the status.
     Redistribute(Box<crate::redistribution::Redistribution>),
+    /// Put, Get, Exists or Remove on a ring member, coordinated across the
+    /// key's replicas.
+    Replicated(Box<replicated::Replicated>),
 }
 
 impl Streaming {
@@ -62,13 +66,25 @@ impl Streaming {
             Streaming::Listen(registration) => listen::stream(registration, io).await,
             Streaming::Scan(scan) => scan.stream(io).await,
             Streaming::Redistribute(work) => redistribute::stream(*work, io).await,
+            Streaming::Replicated(request) => request.run(io).await,
         }
     }
 }
 
 /// Applies `request`; an error closes the connection (the original closes it
-/// when a key is not a hash, since it then throws out of the request).
+/// when a key is not a hash, since it then throws out of the request). On a
+/// ring member the record requests are coordinated across replicas.
 pub fn handle(request: Request<'_>, node: &DhtNode, out: &mut BytesMut) -> Result<Outcome, ConnectionError> {
+    use replicated::KeyedRequest;
+    if let Some(ring) = node.ring() {
+        match request {
+            Request::Put(args) => return replicated::put(ring, args, node, out),
+            Request::Get(args) => return replicated::keyed(ring, args, KeyedRequest::Get, out),
+            Request::Exists(args) => return replicated::keyed(ring, args, KeyedRequest::Exists, out),
+            Request::Remove(args) => return replicated::keyed(ring, args, KeyedRequest::Remove, out),
+            _ => {}
+        }
+    }
     match request {
         Request::Put(args) => put::apply(args, node, out)?,
         Request::Get(args) => get::apply(args, node, out)?,

@@ -10,36 +10,109 @@
 //!
 //! Replication and rebalancing build on this (issue 5).
 
+pub mod answer;
+pub mod coordinator;
 pub mod peer;
+pub mod replica;
+pub mod sync;
+pub mod versions;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use actix::prelude::*;
-use shoal_cluster::membership::Membership;
+use shoal_cluster::membership::{Health, Membership};
 use shoal_cluster::message::PeerMessage;
+use shoal_cluster::ring::HashRing;
 
-use peer::exchange;
+use peer::{exchange, PeerPool};
 
-/// A ring member's shared state: its membership and the cluster key.
+use crate::node::DhtNode;
+use versions::{Clock, Versions};
+
+/// A ring member's shared state.
 pub struct Ring {
     /// This member's view and failure detector.
     pub membership: Mutex<Membership>,
     /// The cluster key every peer message is sealed with.
     pub key: Vec<u8>,
+    /// Versions of the records this member holds.
+    pub versions: Versions,
+    /// Stamps for the writes this member coordinates.
+    pub clock: Clock,
+    /// Open connections to the other members.
+    pub peers: PeerPool,
+    /// Copies a Put needs before it is acknowledged (0: every live replica).
+    pub write_acks: u32,
+    virtual_nodes: u32,
+    /// The placement of the view at an epoch, rebuilt when the epoch moves.
+    placement: RwLock<(u64, Arc<HashRing>)>,
 }
 
 impl Ring {
+    /// A member `membership.me()` sealing its messages with `key`.
+    pub fn new(membership: Membership, key: Vec<u8>, virtual_nodes: u32, write_acks: u32) -> Self {
+        Ring {
+            membership: Mutex::new(membership),
+            key,
+            versions: Versions::default(),
+            clock: Clock::default(),
+            peers: PeerPool::default(),
+            write_acks,
+            virtual_nodes,
+            placement: RwLock::new((0, Arc::new(HashRing::new(virtual_nodes)))),
+        }
+    }
+
     /// Locks the membership (a poisoned lock is still usable).
     pub fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
         self.membership.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The `ring-status` text: the epoch, then one line per member with
-    /// its health.
+    /// This member's peer address.
+    pub fn me(&self) -> String {
+        self.membership().me().to_owned()
+    }
+
+    /// The placement of the current view and its n.
+    pub fn placement(&self) -> (Arc<HashRing>, usize) {
+        let view = self.membership().view();
+        {
+            let cached = self.placement.read().unwrap_or_else(|p| p.into_inner());
+            if cached.0 == view.epoch {
+                return (Arc::clone(&cached.1), view.replicas as usize);
+            }
+        }
+        let mut ring = HashRing::new(self.virtual_nodes);
+        view.members.iter().for_each(|member| ring.add(member));
+        let ring = Arc::new(ring);
+        *self.placement.write().unwrap_or_else(|p| p.into_inner()) = (view.epoch, Arc::clone(&ring));
+        (ring, view.replicas as usize)
+    }
+
+    /// The members holding `key`, primary first, those down left out.
+    pub fn live_replicas(&self, key: u64) -> Vec<String> {
+        let (ring, n) = self.placement();
+        let down = self.down_members();
+        ring.replicas(key, n).into_iter().filter(|m| !down.iter().any(|d| d == m)).map(str::to_owned).collect()
+    }
+
+    /// Members currently down.
+    pub fn down_members(&self) -> Vec<String> {
+        self.membership().health().into_iter().filter(|(_, h)| *h == Health::Down).map(|(m, _)| m).collect()
+    }
+
+    /// Sends `message` to `member` on a kept connection.
+    pub async fn send(&self, member: &str, message: &PeerMessage) -> Result<PeerMessage, peer::ExchangeError> {
+        self.peers.exchange(member, &self.key, message).await
+    }
+
+    /// The `ring-status` text: the epoch and n, then one line per member
+    /// with its health.
     pub fn status(&self) -> String {
         let membership = self.membership();
-        let mut text = format!("epoch {}\n", membership.view().epoch);
+        let view = membership.view();
+        let mut text = format!("epoch {} replicas {}\n", view.epoch, view.replicas);
         for (member, health) in membership.health() {
             text.push_str(&format!("{member} {}\n", health.as_str()));
         }
@@ -50,14 +123,18 @@ impl Ring {
 /// The actor owning the join and gossip timers.
 pub struct RingNode {
     ring: Arc<Ring>,
+    node: Arc<DhtNode>,
     seed: Option<String>,
     gossip: Duration,
+    remove_down: bool,
 }
 
 impl RingNode {
-    /// Joins through `seed` (if any) and gossips every `gossip`.
-    pub fn new(ring: Arc<Ring>, seed: Option<String>, gossip: Duration) -> Self {
-        RingNode { ring, seed, gossip }
+    /// Joins through `seed` (if any), then pulls this member's share of the
+    /// records; gossips every `gossip`; with `remove_down`, removes members
+    /// that are down and re-replicates their keys.
+    pub fn new(ring: Arc<Ring>, node: Arc<DhtNode>, seed: Option<String>, gossip: Duration, remove_down: bool) -> Self {
+        RingNode { ring, node, seed, gossip, remove_down }
     }
 }
 
@@ -65,15 +142,29 @@ impl Actor for RingNode {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let me = self.ring.membership().me().to_owned();
+        let me = self.ring.me();
         if let Some(seed) = self.seed.clone().filter(|seed| *seed != me) {
             let ring = Arc::clone(&self.ring);
             let gossip = self.gossip;
-            ctx.spawn(async move { join(&ring, &seed, &me, gossip).await }.into_actor(self));
+            ctx.spawn(
+                async move {
+                    join(&ring, &seed, &me, gossip).await;
+                    pull_share(&ring).await;
+                }
+                .into_actor(self),
+            );
         }
         ctx.run_interval(self.gossip, |actor, ctx| {
-            let ring = Arc::clone(&actor.ring);
-            ctx.spawn(async move { gossip_round(&ring).await }.into_actor(actor));
+            let (ring, node, remove_down) = (Arc::clone(&actor.ring), Arc::clone(&actor.node), actor.remove_down);
+            ctx.spawn(
+                async move {
+                    gossip_round(&ring).await;
+                    if remove_down {
+                        remove_down_members(&ring, &node).await;
+                    }
+                }
+                .into_actor(actor),
+            );
         });
     }
 }
@@ -94,6 +185,26 @@ async fn join(ring: &Ring, seed: &str, me: &str, retry: Duration) {
     }
 }
 
+/// A new member asks every member for the records it now holds (telling
+/// each the view with it first), so no manual balance is needed.
+async fn pull_share(ring: &Ring) {
+    let view = ring.membership().view();
+    let me = ring.me();
+    let mut pulled = 0;
+    for member in view.members.iter().filter(|m| **m != me) {
+        let asked = match ring.send(member, &PeerMessage::View(view.clone())).await {
+            Ok(_) => ring.send(member, &PeerMessage::Pull { member: me.clone() }).await,
+            Err(error) => Err(error),
+        };
+        match asked {
+            Ok(PeerMessage::Done { records }) => pulled += records,
+            Ok(other) => tracing::warn!(target: "shoal.ring", "{member} answered a pull with {other:?}"),
+            Err(error) => tracing::warn!(target: "shoal.ring", "cannot pull records from {member}: {error}"),
+        }
+    }
+    tracing::info!(target: "shoal.ring", "pulled {pulled} records from the ring");
+}
+
 /// Pings every member; merges the views they answer with.
 async fn gossip_round(ring: &Ring) {
     let (me, peers) = {
@@ -101,7 +212,7 @@ async fn gossip_round(ring: &Ring) {
         (membership.me().to_owned(), membership.peers())
     };
     for peer in peers {
-        match exchange(&peer, &ring.key, &PeerMessage::Ping { from: me.clone() }).await {
+        match ring.send(&peer, &PeerMessage::Ping { from: me.clone() }).await {
             Ok(PeerMessage::View(view)) => {
                 let mut membership = ring.membership();
                 membership.heard_from(&peer);
@@ -113,4 +224,51 @@ async fn gossip_round(ring: &Ring) {
             Err(error) => tracing::debug!(target: "shoal.ring", "{peer} did not answer: {error}"),
         }
     }
+}
+
+/// Removes the members that are down (`[Ring] remove_down`) and has the
+/// ring re-replicate their keys.
+async fn remove_down_members(ring: &Ring, node: &DhtNode) {
+    let mut removed = false;
+    for member in ring.down_members() {
+        if ring.membership().remove(&member) {
+            ring.peers.forget(&member);
+            tracing::warn!(target: "shoal.ring", "{member} is down: removed from the ring");
+            removed = true;
+        }
+    }
+    if removed {
+        sync::rebalance_everywhere(ring, node).await;
+    }
+}
+
+/// Leaves the ring (SIGINT/SIGTERM): tells every member the view without
+/// this one, so coordinators stop writing here, then hands every record to
+/// its owners in that view. Run after the node stopped serving, on a
+/// runtime of its own; returns the records handed over.
+pub async fn leave(ring: &Ring, node: &DhtNode) -> u64 {
+    ring.peers.forget_all();
+    let me = ring.me();
+    let mut view = ring.membership().view();
+    view.members.retain(|m| *m != me);
+    view.epoch += 1;
+    if view.members.is_empty() {
+        return 0;
+    }
+    for member in &view.members {
+        if let Err(error) = ring.send(member, &PeerMessage::View(view.clone())).await {
+            tracing::warn!(target: "shoal.ring", "cannot tell {member} that this member leaves: {error}");
+        }
+    }
+    let mut placement = HashRing::new(ring.virtual_nodes);
+    view.members.iter().for_each(|m| placement.add(m));
+    let mut handed = 0;
+    for member in &view.members {
+        match sync::hand_over(ring, node, member, &placement, view.replicas as usize).await {
+            Ok(records) => handed += records,
+            Err(error) => tracing::error!(target: "shoal.ring", "leaving: cannot hand records to {member}: {error}"),
+        }
+    }
+    tracing::info!(target: "shoal.ring", "left the ring: {handed} records handed over");
+    handed
 }

@@ -7,6 +7,7 @@
 //! (wrong key, replay, garbage) is logged and closes the connection; nothing
 //! changes.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,14 +16,19 @@ use shoal_cluster::message::{open, seal, Nonces, PeerError, PeerMessage, MAX_FRA
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::answer::answer;
 use super::Ring;
+use crate::node::DhtNode;
 use crate::service::{Served, Service};
 
 /// Most peer connections at once (a ring has a handful of members).
 const PEER_CONNECTIONS: usize = 1024;
 
 /// How long an exchange may take before the peer counts as silent.
-const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a pull, balance or purge may take.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +43,7 @@ pub enum ExchangeError {
     #[error("{0}")]
     Refused(#[from] PeerError),
     /// No answer in time.
-    #[error("no answer within {EXCHANGE_TIMEOUT:?}")]
+    #[error("no answer in time")]
     Timeout,
 }
 
@@ -67,39 +73,121 @@ async fn read_frame(socket: &mut (impl AsyncRead + Unpin)) -> Result<Option<Vec<
     if len > MAX_FRAME {
         return Err(ExchangeError::TooLong(len));
     }
-    let mut body = vec![0u8; len as usize];
-    socket.read_exact(&mut body).await?;
+    // Grows as the bytes arrive: a lying length costs nothing up front.
+    let mut body = Vec::new();
+    (&mut *socket).take(u64::from(len)).read_to_end(&mut body).await?;
+    if body.len() < len as usize {
+        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+    }
     Ok(Some(body))
 }
 
-/// Sends `message` to the peer at `address` and returns its answer.
+/// How long an exchange may take: data messages are short; a pull, a
+/// balance or a purge moves a member's share of the data first.
+fn time_limit(message: &PeerMessage) -> Duration {
+    match message {
+        PeerMessage::Pull { .. }
+        | PeerMessage::Balance
+        | PeerMessage::Purge
+        | PeerMessage::SetReplicas { .. }
+        | PeerMessage::Remove { .. } => {
+            ADMIN_TIMEOUT
+        }
+        _ => EXCHANGE_TIMEOUT,
+    }
+}
+
+/// One exchange on an open connection.
+async fn talk(socket: &mut TcpStream, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
+    write_frame(socket, key, message).await?;
+    let body = read_frame(socket).await?.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+    Ok(open(key, &body, now_ms(), &mut Nonces::default())?)
+}
+
+/// Sends `message` to the peer at `address` on a new connection and returns
+/// its answer (the CLI's one-off exchanges).
 pub async fn exchange(address: &str, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
     let work = async {
         let mut socket = TcpStream::connect(address).await?;
-        write_frame(&mut socket, key, message).await?;
-        let body = read_frame(&mut socket).await?.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-        Ok(open(key, &body, now_ms(), &mut Nonces::default())?)
+        talk(&mut socket, key, message).await
     };
-    tokio::time::timeout(EXCHANGE_TIMEOUT, work).await.map_err(|_| ExchangeError::Timeout)?
+    tokio::time::timeout(time_limit(message), work).await.map_err(|_| ExchangeError::Timeout)?
+}
+
+/// Open connections to other members, reused across exchanges so that a
+/// replicated write costs one round trip, not a TCP handshake.
+#[derive(Debug, Default)]
+pub struct PeerPool {
+    idle: Mutex<HashMap<String, Vec<TcpStream>>>,
+}
+
+/// Idle connections kept per member.
+const IDLE_PER_PEER: usize = 64;
+
+impl PeerPool {
+    /// Sends `message` to `address` and returns its answer. A kept
+    /// connection the peer closed meanwhile (it restarted) is retried once
+    /// on a new one; every message is idempotent.
+    pub async fn exchange(&self, address: &str, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
+        let limit = time_limit(message);
+        if let Some(mut socket) = self.take(address) {
+            if let Ok(Ok(answer)) = tokio::time::timeout(limit, talk(&mut socket, key, message)).await {
+                self.keep(address, socket);
+                return Ok(answer);
+            }
+        }
+        let work = async {
+            let mut socket = TcpStream::connect(address).await?;
+            socket.set_nodelay(true)?;
+            let answer = talk(&mut socket, key, message).await?;
+            Ok::<_, ExchangeError>((socket, answer))
+        };
+        let (socket, answer) = tokio::time::timeout(limit, work).await.map_err(|_| ExchangeError::Timeout)??;
+        self.keep(address, socket);
+        Ok(answer)
+    }
+
+    fn take(&self, address: &str) -> Option<TcpStream> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).get_mut(address)?.pop()
+    }
+
+    fn keep(&self, address: &str, socket: TcpStream) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = idle.entry(address.to_owned()).or_default();
+        if kept.len() < IDLE_PER_PEER {
+            kept.push(socket);
+        }
+    }
+
+    /// Closes every kept connection (their runtime is gone).
+    pub fn forget_all(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Closes the kept connections to a member that left the ring.
+    pub fn forget(&self, address: &str) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).remove(address);
+    }
 }
 
 /// The peer port's service.
 pub struct PeerPort {
     ring: Arc<Ring>,
+    node: Arc<DhtNode>,
     nonces: Arc<Mutex<Nonces>>,
     open: AtomicU64,
 }
 
 impl PeerPort {
-    /// Serves the peers of `ring`.
-    pub fn new(ring: Arc<Ring>) -> Self {
-        PeerPort { ring, nonces: Arc::default(), open: AtomicU64::new(0) }
+    /// Serves the peers of `ring`, whose records `node` holds.
+    pub fn new(ring: Arc<Ring>, node: Arc<DhtNode>) -> Self {
+        PeerPort { ring, node, nonces: Arc::default(), open: AtomicU64::new(0) }
     }
 }
 
 impl Service for PeerPort {
     fn serve(&self, mut socket: TcpStream) -> Served {
-        let (ring, nonces) = (Arc::clone(&self.ring), Arc::clone(&self.nonces));
+        let (ring, node, nonces) = (Arc::clone(&self.ring), Arc::clone(&self.node), Arc::clone(&self.nonces));
         Box::pin(async move {
             let peer = socket.peer_addr().map_or_else(|_| "unknown peer".to_string(), |a| a.to_string());
             while let Some(body) = read_frame(&mut socket).await.map_err(|e| e.to_string())? {
@@ -111,7 +199,7 @@ impl Service for PeerPort {
                         return Err(format!("refused peer message: {error}"));
                     }
                 };
-                let answer = answer(&ring, message);
+                let answer = answer(&ring, &node, message).await;
                 write_frame(&mut socket, &ring.key, &answer).await.map_err(|e| e.to_string())?;
             }
             Ok(())
@@ -127,27 +215,3 @@ impl Service for PeerPort {
     }
 }
 
-/// What a member answers to a peer message.
-fn answer(ring: &Ring, message: PeerMessage) -> PeerMessage {
-    let mut membership = ring.membership();
-    match message {
-        PeerMessage::Join { member } => {
-            if membership.add(&member) {
-                tracing::info!(target: "shoal.ring", "{member} joined: epoch {}", membership.view().epoch);
-            }
-            membership.heard_from(&member);
-        }
-        PeerMessage::Ping { from } => membership.heard_from(&from),
-        PeerMessage::View(view) => {
-            membership.merge(&view);
-        }
-        PeerMessage::Remove { member } => {
-            if !membership.remove(&member) {
-                return PeerMessage::Refused { reason: format!("{member} is not a member (or is this node)") };
-            }
-            tracing::info!(target: "shoal.ring", "{member} removed: epoch {}", membership.view().epoch);
-        }
-        PeerMessage::Refused { reason } => return PeerMessage::Refused { reason: format!("unexpected refusal: {reason}") },
-    }
-    PeerMessage::View(membership.view())
-}

@@ -1,0 +1,93 @@
+//! What a member answers to each peer message. Membership messages answer
+//! with the member's view; data messages with records or `Done`; admin
+//! messages (remove, balance, purge, a change of n) do their work first,
+//! so the asker learns when it is finished.
+
+use shoal_cluster::message::{PeerMessage, Record};
+
+use super::{replica, sync, Ring};
+use crate::node::DhtNode;
+
+/// The answer to `message`.
+pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMessage {
+    match message {
+        PeerMessage::Join { member } => {
+            let mut membership = ring.membership();
+            if membership.add(&member) {
+                tracing::info!(target: "shoal.ring", "{member} joined: epoch {}", membership.view().epoch);
+            }
+            membership.heard_from(&member);
+        }
+        PeerMessage::Ping { from } => ring.membership().heard_from(&from),
+        PeerMessage::View(view) => {
+            ring.membership().merge(&view);
+        }
+        PeerMessage::Remove { member } => {
+            if !ring.membership().remove(&member) {
+                return refused(format!("{member} is not a member (or is this node)"));
+            }
+            ring.peers.forget(&member);
+            tracing::info!(target: "shoal.ring", "{member} removed: epoch {}; re-replicating", ring.membership().view().epoch);
+            sync::rebalance_everywhere(ring, node).await;
+        }
+        PeerMessage::SetReplicas { replicas } => {
+            if replicas == 0 {
+                return refused("a ring keeps at least one copy of every key".into());
+            }
+            if ring.membership().set_replicas(replicas) {
+                tracing::info!(target: "shoal.ring", "replicas set to {replicas}; balancing");
+                sync::rebalance_everywhere(ring, node).await;
+            }
+        }
+        PeerMessage::Store { channel, records } => {
+            let kept = records.iter().filter(|record| keep(ring, node, &channel, record)).count();
+            return PeerMessage::Done { records: kept as u64 };
+        }
+        PeerMessage::Fetch { channel, keys } => {
+            return PeerMessage::Records(keys.iter().map(|&key| replica::read(node, &ring.versions, &channel, key)).collect());
+        }
+        PeerMessage::Offer { channel, stamps } => return compare(ring, node, &channel, &stamps),
+        PeerMessage::Pull { member } => {
+            let (placement, n) = ring.placement();
+            return match sync::hand_over(ring, node, &member, &placement, n).await {
+                Ok(records) => {
+                    tracing::info!(target: "shoal.ring", "handed {records} records to {member}");
+                    PeerMessage::Done { records }
+                }
+                Err(error) => refused(format!("cannot hand records to {member}: {error}")),
+            };
+        }
+        PeerMessage::Balance => return PeerMessage::Done { records: sync::balance(ring, node).await },
+        PeerMessage::Purge => return PeerMessage::Done { records: sync::purge(ring, node).await },
+        PeerMessage::Refused { reason } => return refused(format!("unexpected refusal: {reason}")),
+        other @ (PeerMessage::Records(_) | PeerMessage::Compared { .. } | PeerMessage::Done { .. }) => {
+            return refused(format!("{other:?} is an answer, not a request"));
+        }
+    }
+    PeerMessage::View(ring.membership().view())
+}
+
+fn refused(reason: String) -> PeerMessage {
+    PeerMessage::Refused { reason }
+}
+
+/// Keeps a record a peer sent if it is newer than ours.
+fn keep(ring: &Ring, node: &DhtNode, channel: &str, record: &Record) -> bool {
+    ring.clock.witness(record.stamp);
+    replica::store(node, &ring.versions, channel, record)
+}
+
+/// Which offered keys we lack or hold older, and which we hold newer.
+fn compare(ring: &Ring, node: &DhtNode, channel: &str, stamps: &[(u64, u64)]) -> PeerMessage {
+    let mut wanted = Vec::new();
+    let mut newer = Vec::new();
+    for &(key, stamp) in stamps {
+        match replica::knows(node, &ring.versions, channel, key) {
+            None => wanted.push(key),
+            Some(ours) if ours < stamp => wanted.push(key),
+            Some(ours) if ours > stamp => newer.push(key),
+            Some(_) => {}
+        }
+    }
+    PeerMessage::Compared { wanted, newer }
+}

@@ -1,0 +1,85 @@
+//! This member as a replica: keeps a record when it is newer than its own
+//! copy, reads its copies with their versions, and lists what it holds.
+
+use dashmap::mapref::entry::Entry;
+use shoal_cluster::message::Record;
+use shoal_storage::dht::ChannelCursor;
+
+use super::versions::{Version, Versions};
+use crate::counters::Action;
+use crate::node::DhtNode;
+
+/// Keeps `record` in `channel` if it is newer than this member's copy (or
+/// there is none); returns whether it was kept. The version entry stays
+/// locked while the channel changes, so two copies of one key arriving at
+/// once cannot both win.
+pub fn store(node: &DhtNode, versions: &Versions, channel: &str, record: &Record) -> bool {
+    let channel_versions = versions.channel(channel);
+    let entry = channel_versions.entry(record.key);
+    let ours = match &entry {
+        Entry::Occupied(version) => Some(version.get().stamp),
+        Entry::Vacant(_) => node.channels.get(channel).filter(|c| c.storage.contains(record.key)).map(|_| 0),
+    };
+    if ours.is_some_and(|stamp| record.stamp <= stamp) {
+        return false;
+    }
+    match &record.value {
+        Some(value) => {
+            node.put(channel, record.key, value);
+            node.counters.action(Action::Written, 1, value.len() as u64);
+        }
+        None => {
+            node.remove(channel, record.key);
+        }
+    }
+    entry.insert(Version { stamp: record.stamp, removed: record.value.is_none() });
+    true
+}
+
+/// This member's copy of `key`: stamp 0 and no value when it has none.
+pub fn read(node: &DhtNode, versions: &Versions, channel: &str, key: u64) -> Record {
+    let channel_versions = versions.channel(channel);
+    let version = channel_versions.get(&key);
+    let value = node.channels.get(channel).and_then(|c| c.storage.get(key, <[u8]>::to_vec));
+    Record { key, stamp: version.map_or(0, |v| v.stamp), value }
+}
+
+/// Whether this member has any copy of `key`, a removal included.
+pub fn knows(node: &DhtNode, versions: &Versions, channel: &str, key: u64) -> Option<u64> {
+    if let Some(version) = versions.channel(channel).get(&key) {
+        return Some(version.stamp);
+    }
+    node.channels.get(channel).filter(|c| c.storage.contains(key)).map(|_| 0)
+}
+
+/// `(key, stamp)` of every record and removal this member holds in
+/// `channel`, keys in no particular order.
+pub fn stamps(node: &DhtNode, versions: &Versions, channel: &str) -> Vec<(u64, u64)> {
+    let channel_versions = versions.channel(channel);
+    let mut stamps = Vec::new();
+    if let Some(entry) = node.channels.get(channel) {
+        let mut cursor = ChannelCursor::new();
+        cursor.next_batch(&entry.storage, |key, _| {
+            stamps.push((key, channel_versions.get(&key).map_or(0, |v| v.stamp)));
+            true
+        });
+    }
+    stamps.extend(channel_versions.iter().filter(|v| v.removed).map(|v| (*v.key(), v.stamp)));
+    stamps
+}
+
+/// The channels this member holds records or removals of.
+pub fn channels(node: &DhtNode, versions: &Versions) -> Vec<String> {
+    let mut names = node.channels.names();
+    names.extend(versions.names());
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Drops this member's copy of `key` (purge: it is not a replica of it);
+/// the version goes too, since the owners keep theirs.
+pub fn drop_copy(node: &DhtNode, versions: &Versions, channel: &str, key: u64) {
+    versions.channel(channel).remove(&key);
+    node.remove(channel, key);
+}
