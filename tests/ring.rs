@@ -7,49 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config_ini, free_port, Node, MEMORY};
+use common::ring::{member, ring_section, ring_status, shoal, wait_for_status};
+use common::{config_ini, free_port, MEMORY};
 use shoal_cluster::message::{seal, PeerMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const KEY: &str = "a cluster key of the tests, long enough";
-
-/// `[Ring]` for a member on `peer_port`, joining through `seed`.
-fn ring_section(peer_port: u16, seed: Option<u16>) -> String {
-    let seed = seed.map_or(String::new(), |port| format!("seed = 127.0.0.1:{port}\n"));
-    format!(
-        "\n[Ring]\nenabled = true\npeer_port = {peer_port}\nkey_file = etc/cluster.key\n{seed}\
-         gossip_ms = 100\nsuspect_after_ms = 600\ndown_after_ms = 1500\n"
-    )
-}
-
-fn member(peer_port: u16, seed: Option<u16>) -> Node {
-    Node::start_with_files_and_config(&[("etc/cluster.key", KEY.as_bytes().to_vec())], |port| {
-        config_ini(port, MEMORY, &ring_section(peer_port, seed))
-    })
-}
-
-async fn ring_status(node: &Node) -> String {
-    let socket = tokio::net::UnixStream::connect(node.dir().join("dhtnode.socket")).await.expect("control socket");
-    let (mut read, mut write) = socket.into_split();
-    write.write_all(b"ring-status\n").await.unwrap();
-    write.shutdown().await.unwrap();
-    let mut reply = String::new();
-    read.read_to_string(&mut reply).await.unwrap();
-    reply
-}
-
-/// Waits (at most 20 s) until `node`'s status satisfies `done`.
-async fn wait_for_status(node: &Node, done: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = ring_status(node).await;
-        if done(&status) {
-            return status;
-        }
-        assert!(std::time::Instant::now() < deadline, "ring status never got there:\n{status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_join_through_a_seed_converge_and_detect_a_crash() {
@@ -97,14 +58,7 @@ async fn members_join_through_a_seed_converge_and_detect_a_crash() {
     assert!(ring_status(&b).await.contains(&format!("127.0.0.1:{} alive", ports[0])));
 
     // The shoal CLI: status, whereis, remove, records; exit codes.
-    let key_file = a.dir().join("etc/cluster.key");
-    let shoal = |args: &[&str]| {
-        let peer = format!("127.0.0.1:{}", ports[0]);
-        let mut all = vec!["--peer", peer.as_str(), "--key-file", key_file.to_str().unwrap()];
-        all.extend_from_slice(args);
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_shoal")).args(&all).output().unwrap();
-        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
-    };
+    let shoal = |args: &[&str]| shoal(a.dir(), ports[0], args);
     let (code, status) = shoal(&["status"]);
     assert_eq!(code, Some(0));
     assert_eq!(status.lines().count(), 4, "{status}");
@@ -132,7 +86,7 @@ async fn a_ring_needs_its_cluster_key() {
     // With [Ring] but without the key file the node refuses to start.
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("etc")).unwrap();
-    std::fs::write(dir.path().join("etc/config.ini"), config_ini(port, MEMORY, &ring_section(free_port(), None))).unwrap();
+    std::fs::write(dir.path().join("etc/config.ini"), config_ini(port, MEMORY, &ring_section(free_port(), None, ""))).unwrap();
     let output = std::process::Command::new(common::dhtnode_binary())
         .args(["-c", "etc/config.ini"])
         .current_dir(dir.path())

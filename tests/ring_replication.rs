@@ -1,0 +1,233 @@
+//! Replication through real dhtnode processes in a ring: writes coordinated
+//! by any member reach n replicas; a member killed under a write load is
+//! removed and its keys re-replicated; a member that leaves on SIGTERM hands
+//! its keys over; a new member pulls its share without a manual balance and
+//! purge leaves every key on exactly its n owners; a member that missed a
+//! join converges; replayed admin messages are refused.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::ring::{local_copy, member, member_with, ring_status, shoal, wait_for_agreement, wait_for_status, KEY};
+use common::{free_port, send_signal, Node};
+use shoal_cluster::message::{seal, PeerMessage};
+use shoal_cluster::ring::{HashRing, DEFAULT_VIRTUAL_NODES};
+use shoal_protocol::client::legacy::LegacyClient;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHANNEL: &str = "replicated";
+
+/// A key spread like a swarm hash.
+fn key(i: u64) -> u64 {
+    i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(23) ^ 0x0123_4567_89ab_cdef
+}
+
+fn value(i: u64) -> Vec<u8> {
+    format!("value of record {i}").into_bytes()
+}
+
+/// Starts `count` members, the first the seed of the others, and waits
+/// until they agree; returns them with their peer ports.
+async fn ring_of(count: usize, extra: &str) -> (Vec<Node>, Vec<u16>) {
+    let ports: Vec<u16> = (0..count).map(|_| free_port()).collect();
+    let nodes: Vec<Node> =
+        ports.iter().enumerate().map(|(i, &port)| member_with(port, (i > 0).then_some(ports[0]), extra)).collect();
+    wait_for_agreement(&nodes.iter().collect::<Vec<_>>(), count).await;
+    (nodes, ports)
+}
+
+/// How many of the members on `ports` hold `value` for `key` themselves.
+async fn copies(ports: &[u16], key: u64, value: &[u8]) -> usize {
+    let mut held = 0;
+    for &port in ports {
+        if local_copy(port, CHANNEL, key).await.value.as_deref() == Some(value) {
+            held += 1;
+        }
+    }
+    held
+}
+
+/// The placement the members compute for a view of `ports`.
+fn placement(ports: &[u16]) -> HashRing {
+    let mut ring = HashRing::new(DEFAULT_VIRTUAL_NODES);
+    ports.iter().for_each(|port| ring.add(&format!("127.0.0.1:{port}")));
+    ring
+}
+
+/// Writes `count` records through the legacy port of `node`.
+async fn write_records(node: &Node, count: u64) {
+    let mut client = node.client().await;
+    for i in 0..count {
+        client.put(CHANNEL, key(i), &value(i)).await.expect("put acknowledged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_killed_under_load_is_removed_and_every_acknowledged_write_keeps_three_copies() {
+    let (mut nodes, ports) = ring_of(5, "").await;
+    let victim = nodes.pop().expect("five members");
+    let victim_name = format!("127.0.0.1:{}", ports[4]);
+    let survivors = &ports[..4];
+
+    // Writers through the four survivors, recording what was acknowledged.
+    let acknowledged = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (w, node) in nodes.iter().enumerate() {
+        let (acknowledged, stop) = (Arc::clone(&acknowledged), Arc::clone(&stop));
+        let mut client = LegacyClient::connect(("127.0.0.1", node.port)).await.unwrap();
+        writers.push(tokio::spawn(async move {
+            let mut i = w as u64;
+            while !stop.load(Ordering::Relaxed) {
+                // A write whose replica is dead but not yet down is refused
+                // (500): it is not acknowledged, and not counted.
+                if client.put(CHANNEL, key(i), &value(i)).await.is_ok() {
+                    acknowledged.lock().unwrap().push(i);
+                }
+                i += 4;
+            }
+        }));
+    }
+    let acked = || acknowledged.lock().unwrap().len();
+    while acked() < 400 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    victim.kill();
+    wait_for_status(&nodes[0], |s| s.contains(&format!("{victim_name} down"))).await;
+    let before = acked();
+    while acked() < before + 400 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let (code, output) = shoal(nodes[1].dir(), ports[1], &["remove", &victim_name]);
+    assert_eq!(code, Some(0), "{output}");
+    let (code, output) = shoal(nodes[1].dir(), ports[1], &["balance"]);
+    assert_eq!(code, Some(0), "{output}");
+    wait_for_agreement(&nodes.iter().collect::<Vec<_>>(), 4).await;
+
+    let ring = placement(survivors);
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut readers = Vec::new();
+    for node in &nodes {
+        readers.push(node.client().await);
+    }
+    for (n, &i) in acknowledged.iter().enumerate() {
+        let got = readers[n % 4].get(CHANNEL, key(i)).await.unwrap();
+        assert_eq!(got.as_deref(), Some(&value(i)[..]), "record {i} lost");
+        assert_eq!(copies(survivors, key(i), &value(i)).await, 3, "record {i} has not three copies");
+        for owner in ring.replicas(key(i), 3) {
+            let port: u16 = owner.rsplit(':').next().unwrap().parse().unwrap();
+            assert_eq!(local_copy(port, CHANNEL, key(i)).await.value, Some(value(i)), "owner {owner} lacks {i}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_leaving_on_sigterm_hands_over_every_record() {
+    let (mut nodes, ports) = ring_of(4, "").await;
+    write_records(&nodes[0], 600).await;
+    let leaving = nodes.pop().expect("four members");
+    assert!(leaving.terminate().success());
+    let remaining = &ports[..3];
+    wait_for_agreement(&nodes.iter().collect::<Vec<_>>(), 3).await;
+    // Three members, n = 3: each must now hold every record, including
+    // those that had a copy on the leaving member and only two elsewhere.
+    for i in 0..600 {
+        assert_eq!(copies(remaining, key(i), &value(i)).await, 3, "record {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joining_member_pulls_its_share_and_purge_leaves_exactly_n_copies() {
+    let (mut nodes, mut ports) = ring_of(3, "replicas = 2\n").await;
+    write_records(&nodes[1], 600).await;
+    let port = free_port();
+    nodes.push(member_with(port, Some(ports[0]), "replicas = 2\n"));
+    ports.push(port);
+    nodes[3].wait_for_log("pulled");
+    let ring = placement(&ports);
+    let newcomer = format!("127.0.0.1:{port}");
+    let mut owned = 0;
+    for i in 0..600 {
+        if ring.holds(&newcomer, key(i), 2) {
+            owned += 1;
+            assert_eq!(local_copy(port, CHANNEL, key(i)).await.value, Some(value(i)), "record {i} not pulled");
+        }
+    }
+    assert!(owned > 100, "the newcomer owns a share: {owned}");
+    let mut client = nodes[3].client().await;
+    for i in 0..600 {
+        assert_eq!(client.get(CHANNEL, key(i)).await.unwrap(), Some(value(i)), "record {i} through the newcomer");
+    }
+
+    for (node, &peer) in nodes.iter().zip(&ports) {
+        let (code, output) = shoal(node.dir(), peer, &["purge"]);
+        assert_eq!(code, Some(0), "{output}");
+    }
+    for i in 0..600 {
+        assert_eq!(copies(&ports, key(i), &value(i)).await, 2, "record {i}");
+        for owner in ring.replicas(key(i), 2) {
+            let owner_port: u16 = owner.rsplit(':').next().unwrap().parse().unwrap();
+            assert!(local_copy(owner_port, CHANNEL, key(i)).await.value.is_some(), "{owner} lost {i}");
+        }
+    }
+
+    // A runtime change of n is followed by a balance.
+    let (code, output) = shoal(nodes[0].dir(), ports[0], &["set-replicas", "3"]);
+    assert_eq!(code, Some(0), "{output}");
+    for node in &nodes {
+        wait_for_status(node, |s| s.starts_with("epoch ") && s.lines().next().unwrap().ends_with("replicas 3")).await;
+    }
+    for i in 0..600 {
+        assert_eq!(copies(&ports, key(i), &value(i)).await, 3, "record {i} after n = 3");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_missed_a_join_converges_without_a_restart() {
+    let (nodes, ports) = ring_of(2, "").await;
+    send_signal(nodes[1].pid(), nix::sys::signal::Signal::SIGSTOP);
+    let port = free_port();
+    let newcomer = member(port, Some(ports[0]));
+    wait_for_status(&nodes[0], |s| s.contains(&format!("127.0.0.1:{port} alive"))).await;
+    send_signal(nodes[1].pid(), nix::sys::signal::Signal::SIGCONT);
+    wait_for_agreement(&[&nodes[0], &nodes[1], &newcomer], 3).await;
+    assert!(ring_status(&nodes[1]).await.contains(&format!("127.0.0.1:{port} alive")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_and_forged_admin_messages_are_refused() {
+    let (nodes, ports) = ring_of(2, "").await;
+    write_records(&nodes[0], 50).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let sealed = seal(KEY.as_bytes(), &PeerMessage::SetReplicas { replicas: 1 }, now, 42);
+    let frame = [(sealed.len() as u32).to_le_bytes().to_vec(), sealed].concat();
+    let seed = ports[0];
+    let send = |frame: Vec<u8>| async move {
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", seed)).await.unwrap();
+        socket.write_all(&frame).await.unwrap();
+        socket.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer).await;
+        answer
+    };
+    assert!(!send(frame.clone()).await.is_empty(), "the first copy is answered");
+    wait_for_status(&nodes[1], |s| s.lines().next().unwrap().ends_with("replicas 1")).await;
+    assert!(send(frame).await.is_empty(), "a replay gets no answer");
+    nodes[0].wait_for_log("replayed peer frame");
+
+    let forged = seal(b"not the cluster key at all", &PeerMessage::Purge, now, 43);
+    assert!(send([(forged.len() as u32).to_le_bytes().to_vec(), forged].concat()).await.is_empty());
+    nodes[0].wait_for_log("not authenticated");
+    assert_eq!(shoal(nodes[0].dir(), ports[0], &["remove", "127.0.0.1:1"]).0, Some(3), "an unknown member");
+    for i in 0..50 {
+        assert_eq!(local_copy(ports[0], CHANNEL, key(i)).await.value, Some(value(i)), "nothing lost");
+    }
+}
