@@ -130,6 +130,28 @@ async fn a_member_killed_under_load_is_removed_and_every_acknowledged_write_keep
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neo_requests_on_any_member_are_coordinated_too() {
+    use shoal_protocol::neo::{ExistsStatus, GetStatus, PutStatus, RemoveStatus};
+    let (nodes, ports) = ring_of(4, "").await;
+    let (writer, reader) = (nodes[0].neo().await, nodes[2].neo().await);
+    for i in 0..100 {
+        assert_eq!(writer.put(CHANNEL, key(i), &value(i)).await.unwrap(), PutStatus::Put);
+    }
+    let mut legacy = nodes[3].client().await;
+    for i in 0..100 {
+        assert_eq!(reader.get(CHANNEL, key(i)).await.unwrap(), (GetStatus::Got, Some(value(i))), "record {i}");
+        assert_eq!(legacy.get(CHANNEL, key(i)).await.unwrap(), Some(value(i)), "record {i} through legacy");
+        assert_eq!(copies(&ports, key(i), &value(i)).await, 3, "record {i}");
+    }
+    assert_eq!(reader.remove(CHANNEL, key(0)).await.unwrap(), RemoveStatus::Removed);
+    assert_eq!(writer.exists(CHANNEL, key(0)).await.unwrap(), ExistsStatus::NoRecord);
+    assert_eq!(writer.remove(CHANNEL, key(0)).await.unwrap(), RemoveStatus::NoRecord);
+    assert_eq!(reader.get(CHANNEL, key(0)).await.unwrap(), (GetStatus::NoRecord, None));
+    assert_eq!(copies(&ports, key(0), &value(0)).await, 0, "the removal reached every replica");
+    assert_eq!(writer.exists(CHANNEL, key(1)).await.unwrap(), ExistsStatus::RecordExists);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_leaving_on_sigterm_hands_over_every_record() {
     let (mut nodes, ports) = ring_of(4, "").await;
     write_records(&nodes[0], 600).await;

@@ -29,7 +29,9 @@ pub fn member(peer_port: u16, seed: Option<u16>) -> Node {
 
 /// [`member`] with extra `[Ring]` keys.
 pub fn member_with(peer_port: u16, seed: Option<u16>, extra: &str) -> Node {
-    Node::start_with_files_and_config(&[("etc/cluster.key", KEY.as_bytes().to_vec())], |port| {
+    let (credentials_path, credentials) = super::admin_credentials();
+    let files = [("etc/cluster.key", KEY.as_bytes().to_vec()), (credentials_path, credentials)];
+    Node::start_with_files_and_config(&files, |port| {
         config_ini(port, MEMORY, &ring_section(peer_port, seed, extra))
     })
 }

@@ -17,6 +17,7 @@ mod mirror;
 mod put;
 mod remove;
 mod remove_channel;
+mod replicated;
 mod update;
 
 use std::sync::Arc;
@@ -77,7 +78,12 @@ impl NeoService for DhtNeo {
             }
             UPDATE_V0 => update::start(UpdateArgs::decode(start.args)?, node, replies)?,
             command => {
-                match DhtRequest::decode(command, start.args)? {
+                let request = DhtRequest::decode(command, start.args)?;
+                // On a ring member the record requests are coordinated.
+                if let Some(task) = replicated::start(&request, node) {
+                    return Ok(Some(task));
+                }
+                match request {
                     DhtRequest::Put { channel, key, value } => put::apply(channel, key, value, node, replies),
                     DhtRequest::Get { channel, key } => get::apply(channel, key, node, replies),
                     DhtRequest::Exists { channel, key } => exists::apply(channel, key, node, replies),
