@@ -22,6 +22,7 @@ use shoal_actors::neo_request::DhtNeo;
 use shoal_actors::service::NeoPort;
 use shoal_actors::listener::{bind, Listener, Ports};
 use shoal_actors::ring::peer::PeerPort;
+use shoal_actors::ring::status_page::StatusPage;
 use shoal_actors::ring::{Ring, RingNode};
 use shoal_cluster::membership::Membership;
 use shoal_actors::node::{DhtNode, Limits};
@@ -136,6 +137,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             let peers = format!("{}:{}", config.server.address, settings.peer_port);
             let socket = bind(&peers, config.server.backlog).with_context(|| format!("cannot listen for peers on {peers}"))?;
             Listener::new(socket, Arc::new(PeerPort::new(Arc::clone(ring), Arc::clone(&node))), handles.clone()).start();
+            if let Some(status_port) = settings.status_port {
+                let page = format!("{}:{status_port}", config.server.address);
+                let socket = bind(&page, config.server.backlog).with_context(|| format!("cannot serve the status page on {page}"))?;
+                let offset = i32::from(status_port) - i32::from(settings.peer_port);
+                Listener::new(socket, Arc::new(StatusPage::new(Arc::clone(ring), Arc::clone(&node), offset)), handles.clone()).start();
+            }
             let gossip = Duration::from_millis(settings.gossip_ms);
             RingNode::new(Arc::clone(ring), Arc::clone(&node), settings.seed.clone(), gossip, settings.remove_down).start();
         }

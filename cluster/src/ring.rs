@@ -89,6 +89,25 @@ impl HashRing {
         chosen
     }
 
+    /// Per member: its tokens and the fraction of the key space it is the
+    /// primary of (the arcs ending at its tokens), for the status page.
+    pub fn shares(&self) -> BTreeMap<&str, (u32, f64)> {
+        let mut shares: BTreeMap<&str, (u32, f64)> = self.members.iter().map(|m| (m.as_str(), (0, 0.0))).collect();
+        let Some((&last, _)) = self.tokens.last_key_value() else { return shares };
+        let mut previous = last;
+        for (&token, member) in &self.tokens {
+            // The arc (previous, token], wrapping past the top of the space.
+            let arc = token.wrapping_sub(previous);
+            let arc = if arc == 0 { u64::MAX } else { arc };
+            if let Some(share) = shares.get_mut(member.as_str()) {
+                share.0 += 1;
+                share.1 += arc as f64 / u64::MAX as f64;
+            }
+            previous = token;
+        }
+        shares
+    }
+
     /// Whether `member` is one of the `n` replicas of `key`.
     pub fn holds(&self, member: &str, key: u64, n: usize) -> bool {
         self.replicas(key, n).contains(&member)
@@ -167,6 +186,9 @@ mod tests {
             assert_eq!(replicas, b.replicas(key, 3));
         }
         assert_eq!(ring_of(&FIVE[..2]).replicas(1, 3).len(), 2, "n is capped by the members");
+        let shares = a.shares();
+        assert_eq!(shares.values().map(|s| s.0).sum::<u32>(), 5 * DEFAULT_VIRTUAL_NODES);
+        assert!((shares.values().map(|s| s.1).sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(HashRing::new(8).replicas(1, 3).is_empty());
         let mut removed = ring_of(&FIVE);
         removed.remove(FIVE[0]);

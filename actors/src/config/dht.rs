@@ -97,6 +97,9 @@ pub struct RingConfig {
     /// `remove_down` (default false): remove a member once it is down, and
     /// re-replicate its keys, without waiting for an operator.
     pub remove_down: bool,
+    /// `status_port` (default none): the read-only HTTP status page, on
+    /// `[Server] address`.
+    pub status_port: Option<u16>,
 }
 
 /// `[Dump]`, a shoal-only section: the original node dumps only at shutdown
@@ -689,6 +692,7 @@ impl<'a> Reader<'a> {
             "down_after_ms",
             "write_acks",
             "remove_down",
+            "status_port",
         ];
         self.check_keys("Ring", KEYS)?;
         let s = self.section("Ring");
@@ -713,6 +717,10 @@ impl<'a> Reader<'a> {
             down_after_ms: s.integer("down_after_ms", 30_000, u64::from(u32::MAX))?,
             write_acks: s.integer("write_acks", 0, 255)? as u32,
             remove_down: s.boolean("remove_down", false)?,
+            status_port: match s.integer("status_port", 0, u64::from(u16::MAX))? as u16 {
+                0 => None,
+                port => Some(port),
+            },
         }))
     }
 

@@ -14,6 +14,7 @@ pub mod answer;
 pub mod coordinator;
 pub mod peer;
 pub mod replica;
+pub mod status_page;
 pub mod sync;
 pub mod versions;
 
