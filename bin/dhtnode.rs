@@ -69,12 +69,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         write_flush: Duration::from_millis(config.performance.write_flush_ms),
         connection_limit: config.server.connection_limit,
     };
-    // A ring member answers for the whole hash space: it coordinates every
-    // key with the key's replicas (docs/ring.md).
-    let range = match config.ring {
-        Some(_) => HashRange { min: 0, max: u64::MAX },
-        None => HashRange { min: config.server.minval, max: config.server.maxval },
-    };
+    // A ring member reports this range to clients but coordinates every key
+    // with the key's replicas, whatever the range (docs/ring.md).
+    let range = HashRange { min: config.server.minval, max: config.server.maxval };
     let node = Arc::new(DhtNode::new(
         config.server.address.clone(),
         config.server.port,

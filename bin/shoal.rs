@@ -39,6 +39,12 @@ enum Command {
         /// The member's peer address.
         member: String,
     },
+    /// Have the member (`--peer`, started without a seed) join the ring of
+    /// `seed` and pull its share of the records.
+    Join {
+        /// A member of the ring to join.
+        seed: String,
+    },
     /// Have every member compare its keys with their replicas (newest copy
     /// wins, both directions). Waits until all are done.
     Balance,
@@ -158,6 +164,11 @@ async fn run(args: Args) -> Result<(), Failure> {
             let message = PeerMessage::SetReplicas { replicas: *replicas };
             let view = with_progress("changing n, balancing", view(&args.peer, &key()?, message)).await?;
             println!("replicas {}: epoch {}", view.replicas, view.epoch);
+        }
+        Command::Join { seed } => {
+            let message = PeerMessage::JoinThrough { seed: seed.clone() };
+            let pulled = with_progress(&format!("joining through {seed}"), done(&args.peer, &key()?, message)).await?;
+            println!("joined through {seed}: {pulled} records pulled");
         }
         Command::Balance => {
             // Balancing one member's keys with their replicas covers those

@@ -152,6 +152,34 @@ async fn neo_requests_on_any_member_are_coordinated_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_report_their_configured_range_and_serve_every_key() {
+    // The operator's old partition stays what clients see (so their node
+    // lists keep working); every key is still served by every member.
+    let halves = [(0, u64::MAX / 2), (u64::MAX / 2 + 1, u64::MAX)];
+    let peers = [free_port(), free_port()];
+    let nodes: Vec<Node> = (0..2)
+        .map(|i| {
+            let files = [("etc/cluster.key", KEY.as_bytes().to_vec())];
+            let ring = common::ring::ring_section(peers[i], (i > 0).then_some(peers[0]), "");
+            Node::start_with_files_and_config(&files, |port| common::config_ini_with_range(port, halves[i], common::MEMORY, &ring))
+        })
+        .collect();
+    wait_for_agreement(&[&nodes[0], &nodes[1]], 2).await;
+    for (node, range) in nodes.iter().zip(halves) {
+        let mut client = node.client().await;
+        assert_eq!(client.get_responsible_range().await.unwrap(), range);
+        for i in 0..20 {
+            client.put(CHANNEL, key(i), &value(i)).await.expect("any key, whatever the range");
+        }
+    }
+    let mut client = nodes[0].client().await;
+    for i in 0..20 {
+        assert_eq!(client.get(CHANNEL, key(i)).await.unwrap(), Some(value(i)));
+        assert_eq!(copies(&peers, key(i), &value(i)).await, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_leaving_on_sigterm_hands_over_every_record() {
     let (mut nodes, ports) = ring_of(4, "").await;
     write_records(&nodes[0], 600).await;
@@ -222,6 +250,23 @@ async fn a_member_that_missed_a_join_converges_without_a_restart() {
     send_signal(nodes[1].pid(), nix::sys::signal::Signal::SIGCONT);
     wait_for_agreement(&[&nodes[0], &nodes[1], &newcomer], 3).await;
     assert!(ring_status(&nodes[1]).await.contains(&format!("127.0.0.1:{port} alive")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_joins_a_lone_member_to_a_ring_and_it_pulls_its_share() {
+    let (seed, lone) = (free_port(), free_port());
+    let a = member(seed, None);
+    write_records(&a, 200).await;
+    let b = member(lone, None);
+    let (code, output) = shoal(b.dir(), lone, &["join", &format!("127.0.0.1:{seed}")]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("200 records pulled"), "{output}");
+    wait_for_agreement(&[&a, &b], 2).await;
+    for i in 0..200 {
+        assert_eq!(local_copy(lone, CHANNEL, key(i)).await.value, Some(value(i)), "record {i}");
+    }
+    let (code, output) = shoal(b.dir(), lone, &["join", "127.0.0.1:1"]);
+    assert_eq!(code, Some(3), "an unreachable seed is refused: {output}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

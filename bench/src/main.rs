@@ -56,7 +56,8 @@ enum Protocol {
 #[derive(Debug, Parser)]
 #[command(about = "Load generator for shoal benchmarks (legacy DHT protocol)")]
 struct Args {
-    /// Node address (legacy port).
+    /// Node address (legacy port); legacy only: a comma-separated list
+    /// spreads the connections over several nodes (the members of a ring).
     #[arg(long, default_value = "127.0.0.1:10000")]
     addr: String,
     /// Request kind.
@@ -194,9 +195,10 @@ async fn run(args: Args) -> anyhow::Result<f64> {
         }
         match args.protocol {
             Protocol::Legacy => {
-                let mut client = LegacyClient::connect(args.addr.as_str())
-                    .await
-                    .with_context(|| format!("connecting to {}", args.addr))?;
+                // A list of nodes (a ring) gets the connections in turn.
+                let nodes: Vec<&str> = args.addr.split(',').collect();
+                let addr = nodes[id as usize % nodes.len()];
+                let mut client = LegacyClient::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
                 let (next, args) = (Arc::clone(&next), Arc::clone(&args));
                 tasks.spawn(async move {
                     let mut keys = Keys::new(id);

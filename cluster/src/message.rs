@@ -119,6 +119,13 @@ pub enum PeerMessage {
         /// The member that wants its share.
         member: String,
     },
+    /// Admin: the receiver joins the ring of `seed` (as a member started
+    /// with that seed would), pulls its share, then answers
+    /// [`PeerMessage::Done`].
+    JoinThrough {
+        /// A member of the ring to join.
+        seed: String,
+    },
     /// Admin: compare every key held by the receiver with its replicas,
     /// newest wins in both directions.
     Balance,

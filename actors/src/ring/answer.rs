@@ -57,6 +57,12 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
                 Err(error) => refused(format!("cannot hand records to {member}: {error}")),
             };
         }
+        PeerMessage::JoinThrough { seed } => {
+            if let Err(error) = super::join_once(ring, &seed, &ring.me()).await {
+                return refused(error);
+            }
+            return PeerMessage::Done { records: super::pull_share(ring).await };
+        }
         PeerMessage::Balance => return PeerMessage::Done { records: sync::balance(ring, node).await },
         PeerMessage::Purge => return PeerMessage::Done { records: sync::purge(ring, node).await },
         PeerMessage::Refused { reason } => return refused(format!("unexpected refusal: {reason}")),

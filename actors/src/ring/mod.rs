@@ -172,23 +172,28 @@ impl Actor for RingNode {
 
 /// Asks the seed to let us in, retrying every gossip period until it does.
 async fn join(ring: &Ring, seed: &str, me: &str, retry: Duration) {
-    loop {
-        match exchange(seed, &ring.key, &PeerMessage::Join { member: me.to_owned() }).await {
-            Ok(PeerMessage::View(view)) => {
-                ring.membership().merge(&view);
-                tracing::info!(target: "shoal.ring", "joined the ring through {seed}: epoch {}", view.epoch);
-                return;
-            }
-            Ok(other) => tracing::warn!(target: "shoal.ring", "seed {seed} answered the join with {other:?}"),
-            Err(error) => tracing::warn!(target: "shoal.ring", "cannot join through {seed}: {error}"),
-        }
+    while let Err(error) = join_once(ring, seed, me).await {
+        tracing::warn!(target: "shoal.ring", "{error}");
         tokio::time::sleep(retry).await;
+    }
+}
+
+/// Asks the seed once to let us in and takes its view.
+pub async fn join_once(ring: &Ring, seed: &str, me: &str) -> Result<(), String> {
+    match exchange(seed, &ring.key, &PeerMessage::Join { member: me.to_owned() }).await {
+        Ok(PeerMessage::View(view)) => {
+            ring.membership().merge(&view);
+            tracing::info!(target: "shoal.ring", "joined the ring through {seed}: epoch {}", view.epoch);
+            Ok(())
+        }
+        Ok(other) => Err(format!("seed {seed} answered the join with {other:?}")),
+        Err(error) => Err(format!("cannot join through {seed}: {error}")),
     }
 }
 
 /// A new member asks every member for the records it now holds (telling
 /// each the view with it first), so no manual balance is needed.
-async fn pull_share(ring: &Ring) {
+pub async fn pull_share(ring: &Ring) -> u64 {
     let view = ring.membership().view();
     let me = ring.me();
     let mut pulled = 0;
@@ -204,6 +209,7 @@ async fn pull_share(ring: &Ring) {
         }
     }
     tracing::info!(target: "shoal.ring", "pulled {pulled} records from the ring");
+    pulled
 }
 
 /// Pings every member; merges the views they answer with.

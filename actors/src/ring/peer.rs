@@ -90,7 +90,8 @@ fn time_limit(message: &PeerMessage) -> Duration {
         | PeerMessage::Balance
         | PeerMessage::Purge
         | PeerMessage::SetReplicas { .. }
-        | PeerMessage::Remove { .. } => {
+        | PeerMessage::Remove { .. }
+        | PeerMessage::JoinThrough { .. } => {
             ADMIN_TIMEOUT
         }
         _ => EXCHANGE_TIMEOUT,
