@@ -31,7 +31,8 @@ struct Args {
 /// What to do.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Show the ring as the member sees it: epoch and members.
+    /// Show the ring as the member sees it: epoch, n, and each member with
+    /// its health (alive, suspect, down).
     Status,
     /// Remove a member (crashed or retired) from the ring; the others then
     /// re-replicate its keys. Waits until they are done.
@@ -151,9 +152,13 @@ async fn run(args: Args) -> Result<(), Failure> {
     };
     match &args.command {
         Command::Status => {
-            let view = view(&args.peer, &key()?, PeerMessage::Ping { from: "shoal".into() }).await?;
-            println!("epoch {} replicas {}", view.epoch, view.replicas);
-            view.members.iter().for_each(|member| println!("{member}"));
+            match answer(&args.peer, &key()?, PeerMessage::StatusRequest).await? {
+                PeerMessage::Status { view, health } => {
+                    println!("epoch {} replicas {}", view.epoch, view.replicas);
+                    health.iter().for_each(|(member, health)| println!("{member} {health}"));
+                }
+                other => return Err(Failure(4, format!("unexpected answer {other:?}"))),
+            }
         }
         Command::Remove { member } => {
             let message = PeerMessage::Remove { member: member.clone() };

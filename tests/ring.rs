@@ -62,6 +62,8 @@ async fn members_join_through_a_seed_converge_and_detect_a_crash() {
     let (code, status) = shoal(&["status"]);
     assert_eq!(code, Some(0));
     assert_eq!(status.lines().count(), 4, "{status}");
+    assert!(status.contains(&format!("{c_name} down")), "the CLI shows health: {status}");
+    assert!(status.contains(&format!("127.0.0.1:{} alive", ports[1])), "{status}");
     let (code, holders) = shoal(&["whereis", "000000000000002a"]);
     assert_eq!((code, holders.lines().count()), (Some(0), 3), "{holders}");
     assert_eq!(shoal(&["remove", &c_name]).0, Some(0));

@@ -63,6 +63,17 @@ pub enum PeerMessage {
     },
     /// The sender's view (gossip, and the answer to most messages).
     View(View),
+    /// The CLI asks for the receiver's view and what it knows of each
+    /// member's health; answered with [`PeerMessage::Status`].
+    StatusRequest,
+    /// The receiver's view and `(member, health)` for each member
+    /// (`alive`, `suspect` or `down`).
+    Status {
+        /// The view.
+        view: View,
+        /// Each member's health as the receiver sees it.
+        health: Vec<(String, String)>,
+    },
     /// Liveness check; answered with the receiver's view.
     Ping {
         /// The sender's peer address.

@@ -19,6 +19,11 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
             membership.heard_from(&member);
         }
         PeerMessage::Ping { from } => ring.membership().heard_from(&from),
+        PeerMessage::StatusRequest => {
+            let membership = ring.membership();
+            let health = membership.health().into_iter().map(|(m, h)| (m, h.as_str().to_owned())).collect();
+            return PeerMessage::Status { view: membership.view(), health };
+        }
         PeerMessage::View(view) => {
             ring.membership().merge(&view);
         }
@@ -66,7 +71,10 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
         PeerMessage::Balance => return PeerMessage::Done { records: sync::balance(ring, node).await },
         PeerMessage::Purge => return PeerMessage::Done { records: sync::purge(ring, node).await },
         PeerMessage::Refused { reason } => return refused(format!("unexpected refusal: {reason}")),
-        other @ (PeerMessage::Records(_) | PeerMessage::Compared { .. } | PeerMessage::Done { .. }) => {
+        other @ (PeerMessage::Records(_)
+        | PeerMessage::Compared { .. }
+        | PeerMessage::Done { .. }
+        | PeerMessage::Status { .. }) => {
             return refused(format!("{other:?} is an answer, not a request"));
         }
     }
