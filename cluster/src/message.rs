@@ -148,6 +148,10 @@ pub enum PeerMessage {
         /// The new number of copies.
         replicas: u32,
     },
+    /// Several messages to one member in one frame (the coordinator's
+    /// writes and reads under load); answered with a `Batch` of their
+    /// answers in the same order.
+    Batch(Vec<PeerMessage>),
     /// The work a message asked for is done.
     Done {
         /// Records moved, stored or dropped.
@@ -155,12 +159,36 @@ pub enum PeerMessage {
     },
 }
 
+impl PeerMessage {
+    /// About how many bytes the message takes in a frame: its records'
+    /// values plus a little per record (to cut batches below a frame).
+    pub fn approximate_size(&self) -> usize {
+        let records = |records: &[Record]| records.iter().map(|r| r.value.as_ref().map_or(0, Vec::len) + 32).sum::<usize>();
+        match self {
+            PeerMessage::Store { records: r, .. } | PeerMessage::Records(r) => 64 + records(r),
+            PeerMessage::Batch(messages) => messages.iter().map(PeerMessage::approximate_size).sum(),
+            PeerMessage::Fetch { keys, .. } => 64 + 8 * keys.len(),
+            PeerMessage::Offer { stamps, .. } => 64 + 16 * stamps.len(),
+            _ => 64,
+        }
+    }
+}
+
 /// What is sealed in a frame.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Envelope {
     sent_at_ms: u64,
     nonce: u64,
     message: PeerMessage,
+}
+
+/// [`Envelope`] as it is written: the same bincode, without copying the
+/// message.
+#[derive(Serialize)]
+struct EnvelopeRef<'a> {
+    sent_at_ms: u64,
+    nonce: u64,
+    message: &'a PeerMessage,
 }
 
 /// Why a frame is refused.
@@ -187,7 +215,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Seals `message`: the frame body (without its `u32` length prefix).
 pub fn seal(key: &[u8], message: &PeerMessage, now_ms: u64, nonce: u64) -> Vec<u8> {
-    let envelope = Envelope { sent_at_ms: now_ms, nonce, message: message.clone() };
+    let envelope = EnvelopeRef { sent_at_ms: now_ms, nonce, message };
     let mut body = bincode::serialize(&envelope).expect("peer messages always serialize");
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(&body);

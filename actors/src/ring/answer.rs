@@ -31,7 +31,7 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
             if !ring.membership().remove(&member) {
                 return refused(format!("{member} is not a member (or is this node)"));
             }
-            ring.peers.forget(&member);
+            ring.forget(&member);
             tracing::info!(target: "shoal.ring", "{member} removed: epoch {}; re-replicating", ring.membership().view().epoch);
             sync::rebalance_everywhere(ring, node).await;
         }
@@ -71,6 +71,7 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
         PeerMessage::Balance => return PeerMessage::Done { records: sync::balance(ring, node).await },
         PeerMessage::Purge => return PeerMessage::Done { records: sync::purge(ring, node).await },
         PeerMessage::Refused { reason } => return refused(format!("unexpected refusal: {reason}")),
+        PeerMessage::Batch(_) => return refused("a batch inside a batch".into()),
         other @ (PeerMessage::Records(_)
         | PeerMessage::Compared { .. }
         | PeerMessage::Done { .. }

@@ -52,7 +52,7 @@ async fn store_at(ring: &Ring, node: &DhtNode, channel: &str, members: &[String]
             replica::store(node, &ring.versions, channel, record);
             return true;
         }
-        match ring.send(member, message).await {
+        match ring.send_batched(member, message.clone()).await {
             Ok(PeerMessage::Done { .. }) => true,
             Ok(other) => {
                 tracing::warn!(target: "shoal.ring", "{member} answered a store with {other:?}");
@@ -79,7 +79,7 @@ pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Resul
         if member == me {
             return (member.clone(), Some(replica::read(node, &ring.versions, channel, key)));
         }
-        let copy = match ring.send(member, message).await {
+        let copy = match ring.send_batched(member, message.clone()).await {
             Ok(PeerMessage::Records(mut records)) if records.len() == 1 => records.pop(),
             Ok(other) => {
                 tracing::warn!(target: "shoal.ring", "{member} answered a fetch with {other:?}");

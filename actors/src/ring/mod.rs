@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod coordinator;
+pub mod link;
 pub mod peer;
 pub mod replica;
 pub mod status_page;
@@ -36,13 +37,15 @@ pub struct Ring {
     /// This member's view and failure detector.
     pub membership: Mutex<Membership>,
     /// The cluster key every peer message is sealed with.
-    pub key: Vec<u8>,
+    pub key: Arc<Vec<u8>>,
     /// Versions of the records this member holds.
     pub versions: Versions,
     /// Stamps for the writes this member coordinates.
     pub clock: Clock,
     /// Open connections to the other members.
-    pub peers: PeerPool,
+    pub peers: Arc<PeerPool>,
+    /// Batched links to the other members, for the coordinator.
+    links: link::Links,
     /// Copies a Put needs before it is acknowledged (0: every live replica).
     pub write_acks: u32,
     virtual_nodes: u32,
@@ -55,10 +58,11 @@ impl Ring {
     pub fn new(membership: Membership, key: Vec<u8>, virtual_nodes: u32, write_acks: u32) -> Self {
         Ring {
             membership: Mutex::new(membership),
-            key,
+            key: Arc::new(key),
             versions: Versions::default(),
             clock: Clock::default(),
-            peers: PeerPool::default(),
+            peers: Arc::default(),
+            links: link::Links::default(),
             write_acks,
             virtual_nodes,
             placement: RwLock::new((0, Arc::new(HashRing::new(virtual_nodes)))),
@@ -106,6 +110,18 @@ impl Ring {
     /// Sends `message` to `member` on a kept connection.
     pub async fn send(&self, member: &str, message: &PeerMessage) -> Result<PeerMessage, peer::ExchangeError> {
         self.peers.exchange(member, &self.key, message).await
+    }
+
+    /// Sends `message` to `member` in the next batch of a link (the
+    /// coordinator's many small messages).
+    pub async fn send_batched(&self, member: &str, message: PeerMessage) -> Result<PeerMessage, peer::ExchangeError> {
+        self.links.send(&self.peers, &self.key, member, message).await
+    }
+
+    /// Closes the connections and links to a member that left.
+    pub fn forget(&self, member: &str) {
+        self.peers.forget(member);
+        self.links.forget(member);
     }
 
     /// The `ring-status` text: the epoch and n, then one line per member
@@ -239,7 +255,7 @@ async fn remove_down_members(ring: &Ring, node: &DhtNode) {
     let mut removed = false;
     for member in ring.down_members() {
         if ring.membership().remove(&member) {
-            ring.peers.forget(&member);
+            ring.forget(&member);
             tracing::warn!(target: "shoal.ring", "{member} is down: removed from the ring");
             removed = true;
         }
