@@ -69,6 +69,17 @@ impl Membership {
         &self.me
     }
 
+    /// The current epoch and n, without copying the view.
+    pub fn epoch_and_replicas(&self) -> (u64, u32) {
+        (self.epoch, self.replicas)
+    }
+
+    /// Whether `member` has been silent for `down_after` (this member never
+    /// is).
+    pub fn is_down(&self, member: &str) -> bool {
+        member != self.me && self.last_heard.get(member).is_some_and(|at| at.elapsed() >= self.down_after)
+    }
+
     /// The current view.
     pub fn view(&self) -> View {
         View { epoch: self.epoch, members: self.last_heard.keys().cloned().collect(), replicas: self.replicas }

@@ -10,23 +10,11 @@ use crate::node::DhtNode;
 
 /// The answer to `message`.
 pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMessage {
+    let message = match answer_at_once(ring, node, message) {
+        Ok(answer) => return answer,
+        Err(message) => message,
+    };
     match message {
-        PeerMessage::Join { member } => {
-            let mut membership = ring.membership();
-            if membership.add(&member) {
-                tracing::info!(target: "shoal.ring", "{member} joined: epoch {}", membership.view().epoch);
-            }
-            membership.heard_from(&member);
-        }
-        PeerMessage::Ping { from } => ring.membership().heard_from(&from),
-        PeerMessage::StatusRequest => {
-            let membership = ring.membership();
-            let health = membership.health().into_iter().map(|(m, h)| (m, h.as_str().to_owned())).collect();
-            return PeerMessage::Status { view: membership.view(), health };
-        }
-        PeerMessage::View(view) => {
-            ring.membership().merge(&view);
-        }
         PeerMessage::Remove { member } => {
             if !ring.membership().remove(&member) {
                 return refused(format!("{member} is not a member (or is this node)"));
@@ -44,14 +32,6 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
                 sync::rebalance_everywhere(ring, node).await;
             }
         }
-        PeerMessage::Store { channel, records } => {
-            let kept = records.iter().filter(|record| keep(ring, node, &channel, record)).count();
-            return PeerMessage::Done { records: kept as u64 };
-        }
-        PeerMessage::Fetch { channel, keys } => {
-            return PeerMessage::Records(keys.iter().map(|&key| replica::read(node, &ring.versions, &channel, key)).collect());
-        }
-        PeerMessage::Offer { channel, stamps } => return compare(ring, node, &channel, &stamps),
         PeerMessage::Pull { member } => {
             let (placement, n) = ring.placement();
             return match sync::hand_over(ring, node, &member, &placement, n).await {
@@ -63,23 +43,58 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
             };
         }
         PeerMessage::JoinThrough { seed } => {
-            if let Err(error) = super::join_once(ring, &seed, &ring.me()).await {
+            if let Err(error) = super::join_once(ring, &seed, ring.me()).await {
                 return refused(error);
             }
             return PeerMessage::Done { records: super::pull_share(ring).await };
         }
         PeerMessage::Balance => return PeerMessage::Done { records: sync::balance(ring, node).await },
         PeerMessage::Purge => return PeerMessage::Done { records: sync::purge(ring, node).await },
-        PeerMessage::Refused { reason } => return refused(format!("unexpected refusal: {reason}")),
-        PeerMessage::Batch(_) => return refused("a batch inside a batch".into()),
-        other @ (PeerMessage::Records(_)
-        | PeerMessage::Compared { .. }
-        | PeerMessage::Done { .. }
-        | PeerMessage::Status { .. }) => {
-            return refused(format!("{other:?} is an answer, not a request"));
+        PeerMessage::Batch(messages) => {
+            // The coordinator's stores and fetches: answered at once, in order.
+            let answers = messages.into_iter().map(|message| match answer_at_once(ring, node, message) {
+                Ok(answer) => answer,
+                Err(other) => refused(format!("{other:?} cannot be batched")),
+            });
+            return PeerMessage::Batch(answers.collect());
         }
+        other => return refused(format!("{other:?} is an answer, not a request")),
     }
     PeerMessage::View(ring.membership().view())
+}
+
+/// The answer to a message that needs no waiting (membership and data
+/// messages); the message back for those that do (admin work, batches).
+pub fn answer_at_once(ring: &Ring, node: &DhtNode, message: PeerMessage) -> Result<PeerMessage, PeerMessage> {
+    match message {
+        PeerMessage::Join { member } => {
+            let mut membership = ring.membership();
+            if membership.add(&member) {
+                tracing::info!(target: "shoal.ring", "{member} joined: epoch {}", membership.view().epoch);
+            }
+            membership.heard_from(&member);
+        }
+        PeerMessage::Ping { from } => ring.membership().heard_from(&from),
+        PeerMessage::StatusRequest => {
+            let membership = ring.membership();
+            let health = membership.health().into_iter().map(|(m, h)| (m, h.as_str().to_owned())).collect();
+            return Ok(PeerMessage::Status { view: membership.view(), health });
+        }
+        PeerMessage::View(view) => {
+            ring.membership().merge(&view);
+        }
+        PeerMessage::Store { channel, records } => {
+            let kept = records.iter().filter(|record| keep(ring, node, &channel, record)).count();
+            return Ok(PeerMessage::Done { records: kept as u64 });
+        }
+        PeerMessage::Fetch { channel, keys } => {
+            return Ok(PeerMessage::Records(keys.iter().map(|&key| replica::read(node, &ring.versions, &channel, key)).collect()));
+        }
+        PeerMessage::Offer { channel, stamps } => return Ok(compare(ring, node, &channel, &stamps)),
+        PeerMessage::Refused { reason } => return Ok(refused(format!("unexpected refusal: {reason}"))),
+        other => return Err(other),
+    }
+    Ok(PeerMessage::View(ring.membership().view()))
 }
 
 fn refused(reason: String) -> PeerMessage {

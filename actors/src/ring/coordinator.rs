@@ -46,9 +46,9 @@ pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: 
 async fn store_at(ring: &Ring, node: &DhtNode, channel: &str, members: &[String], record: &Record) -> usize {
     let me = ring.me();
     let message = PeerMessage::Store { channel: channel.to_owned(), records: vec![record.clone()] };
-    let (me, message) = (&me, &message);
+    let message = &message;
     let answers = join_all(members.iter().map(|member| async move {
-        if member == me {
+        if member.as_str() == me {
             replica::store(node, &ring.versions, channel, record);
             return true;
         }
@@ -74,9 +74,9 @@ pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Resul
     let me = ring.me();
     let replicas = ring.live_replicas(key);
     let message = PeerMessage::Fetch { channel: channel.to_owned(), keys: vec![key] };
-    let (me, message) = (&me, &message);
+    let message = &message;
     let copies: Vec<(String, Option<Record>)> = join_all(replicas.iter().map(|member| async move {
-        if member == me {
+        if member.as_str() == me {
             return (member.clone(), Some(replica::read(node, &ring.versions, channel, key)));
         }
         let copy = match ring.send_batched(member, message.clone()).await {

@@ -34,6 +34,8 @@ use versions::{Clock, Versions};
 
 /// A ring member's shared state.
 pub struct Ring {
+    /// This member's peer address (never changes).
+    me: String,
     /// This member's view and failure detector.
     pub membership: Mutex<Membership>,
     /// The cluster key every peer message is sealed with.
@@ -57,6 +59,7 @@ impl Ring {
     /// A member `membership.me()` sealing its messages with `key`.
     pub fn new(membership: Membership, key: Vec<u8>, virtual_nodes: u32, write_acks: u32) -> Self {
         Ring {
+            me: membership.me().to_owned(),
             membership: Mutex::new(membership),
             key: Arc::new(key),
             versions: Versions::default(),
@@ -75,19 +78,20 @@ impl Ring {
     }
 
     /// This member's peer address.
-    pub fn me(&self) -> String {
-        self.membership().me().to_owned()
+    pub fn me(&self) -> &str {
+        &self.me
     }
 
     /// The placement of the current view and its n.
     pub fn placement(&self) -> (Arc<HashRing>, usize) {
-        let view = self.membership().view();
+        let (epoch, replicas) = self.membership().epoch_and_replicas();
         {
             let cached = self.placement.read().unwrap_or_else(|p| p.into_inner());
-            if cached.0 == view.epoch {
-                return (Arc::clone(&cached.1), view.replicas as usize);
+            if cached.0 == epoch {
+                return (Arc::clone(&cached.1), replicas as usize);
             }
         }
+        let view = self.membership().view();
         let mut ring = HashRing::new(self.virtual_nodes);
         view.members.iter().for_each(|member| ring.add(member));
         let ring = Arc::new(ring);
@@ -98,8 +102,9 @@ impl Ring {
     /// The members holding `key`, primary first, those down left out.
     pub fn live_replicas(&self, key: u64) -> Vec<String> {
         let (ring, n) = self.placement();
-        let down = self.down_members();
-        ring.replicas(key, n).into_iter().filter(|m| !down.iter().any(|d| d == m)).map(str::to_owned).collect()
+        let replicas = ring.replicas(key, n);
+        let membership = self.membership();
+        replicas.into_iter().filter(|m| !membership.is_down(m)).map(str::to_owned).collect()
     }
 
     /// Members currently down.
@@ -159,7 +164,7 @@ impl Actor for RingNode {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let me = self.ring.me();
+        let me = self.ring.me().to_owned();
         if let Some(seed) = self.seed.clone().filter(|seed| *seed != me) {
             let ring = Arc::clone(&self.ring);
             let gossip = self.gossip;
@@ -215,7 +220,7 @@ pub async fn pull_share(ring: &Ring) -> u64 {
     let mut pulled = 0;
     for member in view.members.iter().filter(|m| **m != me) {
         let asked = match ring.send(member, &PeerMessage::View(view.clone())).await {
-            Ok(_) => ring.send(member, &PeerMessage::Pull { member: me.clone() }).await,
+            Ok(_) => ring.send(member, &PeerMessage::Pull { member: me.to_owned() }).await,
             Err(error) => Err(error),
         };
         match asked {

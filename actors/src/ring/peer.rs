@@ -200,16 +200,7 @@ impl Service for PeerPort {
                         return Err(format!("refused peer message: {error}"));
                     }
                 };
-                let answer = match message {
-                    PeerMessage::Batch(messages) => {
-                        let mut answers = Vec::with_capacity(messages.len());
-                        for message in messages {
-                            answers.push(answer(&ring, &node, message).await);
-                        }
-                        PeerMessage::Batch(answers)
-                    }
-                    message => answer(&ring, &node, message).await,
-                };
+                let answer = answer(&ring, &node, message).await;
                 write_frame(&mut socket, &ring.key, &answer).await.map_err(|e| e.to_string())?;
             }
             Ok(())

@@ -153,7 +153,7 @@ pub async fn purge(ring: &Ring, node: &DhtNode) -> u64 {
     for channel in replica::channels(node, &ring.versions) {
         for (key, _) in replica::stamps(node, &ring.versions, &channel) {
             let owners = placement.replicas(key, n);
-            if !owners.contains(&me.as_str()) && !owners.iter().any(|o| unreachable.iter().any(|u| u == o)) {
+            if !owners.contains(&me) && !owners.iter().any(|o| unreachable.iter().any(|u| u == o)) {
                 replica::drop_copy(node, &ring.versions, &channel, key);
                 dropped += 1;
             }
