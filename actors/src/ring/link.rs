@@ -5,22 +5,26 @@
 //! a replicated write then costs a share of a round trip, a frame and an
 //! HMAC instead of one each.
 //!
-//! A link is a task that owns its queue's receiving end; it ends when the
-//! [`Links`] holding the sending end is dropped (the ring goes) or when its
-//! member is forgotten.
+//! A link is a task on the thread (actix worker) of the requests that use
+//! it, with a connection of its own, so a write never wakes another thread
+//! on its way out. It owns its queue's receiving end and ends when the
+//! [`Links`] holding the sending end is dropped (the ring goes), when its
+//! member is forgotten, or with its thread's runtime.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 use shoal_cluster::message::{PeerMessage, BATCH_BYTES};
 use tokio::sync::{mpsc, oneshot};
 
-use super::peer::{ExchangeError, PeerPool};
+use super::peer::{exchange_reusing, ExchangeError};
 
 /// Messages one batch carries at most.
 const BATCH_MESSAGES: usize = 512;
 
-/// Links open per member, so a slow batch does not hold up all writes.
+/// Links open per member and thread, so a slow batch does not hold up
+/// all writes.
 const LINKS_PER_MEMBER: usize = 2;
 
 type Answer = oneshot::Sender<Result<PeerMessage, ExchangeError>>;
@@ -28,23 +32,24 @@ type Answer = oneshot::Sender<Result<PeerMessage, ExchangeError>>;
 /// The batched links of a member to the others.
 #[derive(Debug, Default)]
 pub struct Links {
-    queues: Mutex<HashMap<String, Vec<mpsc::UnboundedSender<(PeerMessage, Answer)>>>>,
+    queues: Mutex<HashMap<(ThreadId, String), Vec<mpsc::UnboundedSender<(PeerMessage, Answer)>>>>,
     turn: std::sync::atomic::AtomicUsize,
 }
 
 impl Links {
     /// Sends `message` to `member` in the next batch and returns its answer.
-    pub async fn send(&self, pool: &Arc<PeerPool>, key: &Arc<Vec<u8>>, member: &str, message: PeerMessage) -> Result<PeerMessage, ExchangeError> {
+    pub async fn send(&self, key: &Arc<Vec<u8>>, member: &str, message: PeerMessage) -> Result<PeerMessage, ExchangeError> {
         let (answer, answered) = oneshot::channel();
         let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % LINKS_PER_MEMBER;
         let queue = {
             let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-            let links = queues.entry(member.to_owned()).or_default();
+            let links = queues.entry((std::thread::current().id(), member.to_owned())).or_default();
             // A link whose task ended (its runtime stopped) is replaced.
             links.retain(|link| !link.is_closed());
             while links.len() < LINKS_PER_MEMBER {
                 let (queue, queued) = mpsc::unbounded_channel();
-                tokio::spawn(run(Arc::clone(pool), Arc::clone(key), member.to_owned(), queued));
+                // Actix workers are current-thread runtimes: the link runs here.
+                tokio::spawn(run(Arc::clone(key), member.to_owned(), queued));
                 links.push(queue);
             }
             links[turn % links.len()].clone()
@@ -55,7 +60,7 @@ impl Links {
 
     /// Ends the links to a member that left the ring.
     pub fn forget(&self, member: &str) {
-        self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(member);
+        self.queues.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, to), _| to != member);
     }
 }
 
@@ -66,13 +71,23 @@ fn closed() -> ExchangeError {
 /// One link: sends what is queued as one batch (up to [`BATCH_MESSAGES`]
 /// messages and about [`BATCH_BYTES`] of records), hands out the answers
 /// in order, repeats until the queue's sender is gone.
-async fn run(pool: Arc<PeerPool>, key: Arc<Vec<u8>>, member: String, mut queued: mpsc::UnboundedReceiver<(PeerMessage, Answer)>) {
+async fn run(key: Arc<Vec<u8>>, member: String, mut queued: mpsc::UnboundedReceiver<(PeerMessage, Answer)>) {
     let mut pending: VecDeque<(PeerMessage, Answer)> = VecDeque::new();
+    let mut socket = None;
     loop {
         if pending.is_empty() {
             let mut arrived = Vec::new();
             if queued.recv_many(&mut arrived, BATCH_MESSAGES).await == 0 {
                 return;
+            }
+            // Let the other requests ready on this thread queue theirs too:
+            // one frame for all of them.
+            tokio::task::yield_now().await;
+            while arrived.len() < BATCH_MESSAGES {
+                match queued.try_recv() {
+                    Ok(message) => arrived.push(message),
+                    Err(_) => break,
+                }
             }
             pending.extend(arrived);
         }
@@ -91,7 +106,9 @@ async fn run(pool: Arc<PeerPool>, key: Arc<Vec<u8>>, member: String, mut queued:
             1 => messages.pop().unwrap_or(PeerMessage::Batch(Vec::new())),
             _ => PeerMessage::Batch(messages),
         };
-        match (pool.exchange(&member, &key, &message).await, answers.len()) {
+        let (outcome, kept) = exchange_reusing(socket.take(), &member, &key, &message).await;
+        socket = kept;
+        match (outcome, answers.len()) {
             (Ok(PeerMessage::Batch(replies)), count) if count > 1 && replies.len() == count => {
                 for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = answer.send(Ok(reply));

@@ -120,7 +120,7 @@ impl Ring {
     /// Sends `message` to `member` in the next batch of a link (the
     /// coordinator's many small messages).
     pub async fn send_batched(&self, member: &str, message: PeerMessage) -> Result<PeerMessage, peer::ExchangeError> {
-        self.links.send(&self.peers, &self.key, member, message).await
+        self.links.send(&self.key, member, message).await
     }
 
     /// Closes the connections and links to a member that left.

@@ -115,6 +115,35 @@ pub async fn exchange(address: &str, key: &[u8], message: &PeerMessage) -> Resul
     tokio::time::timeout(time_limit(message), work).await.map_err(|_| ExchangeError::Timeout)?
 }
 
+/// Sends `message` to `address` on `kept` (or a new connection) and
+/// returns the answer with the connection to keep. A kept connection the
+/// peer closed meanwhile (it restarted) is retried once on a new one;
+/// every message is idempotent.
+pub async fn exchange_reusing(
+    kept: Option<TcpStream>,
+    address: &str,
+    key: &[u8],
+    message: &PeerMessage,
+) -> (Result<PeerMessage, ExchangeError>, Option<TcpStream>) {
+    let limit = time_limit(message);
+    if let Some(mut socket) = kept {
+        if let Ok(Ok(answer)) = tokio::time::timeout(limit, talk(&mut socket, key, message)).await {
+            return (Ok(answer), Some(socket));
+        }
+    }
+    let work = async {
+        let mut socket = TcpStream::connect(address).await?;
+        socket.set_nodelay(true)?;
+        let answer = talk(&mut socket, key, message).await?;
+        Ok::<_, ExchangeError>((socket, answer))
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok((socket, answer))) => (Ok(answer), Some(socket)),
+        Ok(Err(error)) => (Err(error), None),
+        Err(_) => (Err(ExchangeError::Timeout), None),
+    }
+}
+
 /// Open connections to other members, reused across exchanges so that a
 /// replicated write costs one round trip, not a TCP handshake.
 #[derive(Debug, Default)]
@@ -126,26 +155,14 @@ pub struct PeerPool {
 const IDLE_PER_PEER: usize = 64;
 
 impl PeerPool {
-    /// Sends `message` to `address` and returns its answer. A kept
-    /// connection the peer closed meanwhile (it restarted) is retried once
-    /// on a new one; every message is idempotent.
+    /// Sends `message` to `address` and returns its answer, on a kept
+    /// connection if there is one.
     pub async fn exchange(&self, address: &str, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
-        let limit = time_limit(message);
-        if let Some(mut socket) = self.take(address) {
-            if let Ok(Ok(answer)) = tokio::time::timeout(limit, talk(&mut socket, key, message)).await {
-                self.keep(address, socket);
-                return Ok(answer);
-            }
+        let (answer, socket) = exchange_reusing(self.take(address), address, key, message).await;
+        if let Some(socket) = socket {
+            self.keep(address, socket);
         }
-        let work = async {
-            let mut socket = TcpStream::connect(address).await?;
-            socket.set_nodelay(true)?;
-            let answer = talk(&mut socket, key, message).await?;
-            Ok::<_, ExchangeError>((socket, answer))
-        };
-        let (socket, answer) = tokio::time::timeout(limit, work).await.map_err(|_| ExchangeError::Timeout)??;
-        self.keep(address, socket);
-        Ok(answer)
+        answer
     }
 
     fn take(&self, address: &str) -> Option<TcpStream> {
