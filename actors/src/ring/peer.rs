@@ -25,7 +25,7 @@ use crate::service::{Served, Service};
 const PEER_CONNECTIONS: usize = 1024;
 
 /// How long an exchange may take before the peer counts as silent.
-const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a pull, balance or purge may take.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -47,7 +47,7 @@ pub enum ExchangeError {
     Timeout,
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -55,14 +55,14 @@ fn nonce() -> u64 {
     getrandom::u64().unwrap_or_else(|_| now_ms().rotate_left(17) ^ u64::from(std::process::id()))
 }
 
-async fn write_frame(socket: &mut (impl AsyncWrite + Unpin), key: &[u8], message: &PeerMessage) -> std::io::Result<()> {
+pub(super) async fn write_frame(socket: &mut (impl AsyncWrite + Unpin), key: &[u8], message: &PeerMessage) -> std::io::Result<()> {
     let body = seal(key, message, now_ms(), nonce());
     let mut frame = (body.len() as u32).to_le_bytes().to_vec();
     frame.extend_from_slice(&body);
     socket.write_all(&frame).await
 }
 
-async fn read_frame(socket: &mut (impl AsyncRead + Unpin)) -> Result<Option<Vec<u8>>, ExchangeError> {
+pub(super) async fn read_frame(socket: &mut (impl AsyncRead + Unpin)) -> Result<Option<Vec<u8>>, ExchangeError> {
     let mut len = [0u8; 4];
     match socket.read_exact(&mut len).await {
         Ok(_) => {}
@@ -119,7 +119,7 @@ pub async fn exchange(address: &str, key: &[u8], message: &PeerMessage) -> Resul
 /// returns the answer with the connection to keep. A kept connection the
 /// peer closed meanwhile (it restarted) is retried once on a new one;
 /// every message is idempotent.
-pub async fn exchange_reusing(
+async fn exchange_reusing(
     kept: Option<TcpStream>,
     address: &str,
     key: &[u8],
