@@ -3,9 +3,11 @@
 //! Each member (`host:port`) owns `virtual_nodes` tokens on the ring of
 //! 64-bit positions, token `i` being the first 8 bytes (big-endian) of the
 //! MD5 of `host:port:i`, as mydht derives its points. A key's position is
-//! its swarm hash itself (already uniform), so placement works on the same
-//! space as the DHT's hash ranges. The key's replicas are the owners of the
-//! first tokens at or after its position, clockwise and wrapping, skipping
+//! its swarm hash run through a bijective 64-bit mixer ([`position`]):
+//! swarm keys are usually hashes already, but applications also use small
+//! or sequential numbers, which would otherwise all fall on one arc and
+//! one set of replicas. The key's replicas are the owners of the first
+//! tokens at or after its position, clockwise and wrapping, skipping
 //! members already chosen, until `n` distinct members are found.
 
 use std::collections::BTreeMap;
@@ -23,6 +25,17 @@ pub struct HashRing {
     tokens: BTreeMap<u64, String>,
     virtual_nodes: u32,
     members: Vec<String>,
+}
+
+/// A key's position on the ring: MurmurHash3's 64-bit finaliser, a
+/// bijection that spreads neighbouring keys over the whole space.
+pub fn position(key: u64) -> u64 {
+    let mut x = key;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
 }
 
 /// The position of virtual node `index` of `member` (`host:port`).
@@ -77,7 +90,8 @@ impl HashRing {
     pub fn replicas(&self, key: u64, n: usize) -> Vec<&str> {
         let want = n.min(self.members.len());
         let mut chosen: Vec<&str> = Vec::with_capacity(want);
-        let clockwise = self.tokens.range(key..).chain(self.tokens.range(..key));
+        let at = position(key);
+        let clockwise = self.tokens.range(at..).chain(self.tokens.range(..at));
         for (_, member) in clockwise {
             if chosen.len() == want {
                 break;
@@ -167,6 +181,19 @@ mod tests {
             for member in &new {
                 assert!(*member == "127.0.0.1:10005" || old.iter().any(|o| o == member), "key {key:x}");
             }
+        }
+    }
+
+    #[test]
+    fn sequential_keys_spread_over_every_member() {
+        let ring = ring_of(&FIVE);
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for key in 0..100_000u64 {
+            *counts.entry(ring.replicas(key, 1)[0]).or_default() += 1;
+        }
+        for member in FIVE {
+            let share = counts[member] as f64 / 20_000.0;
+            assert!((0.85..=1.15).contains(&share), "{member}: {share:.3} of the mean");
         }
     }
 
