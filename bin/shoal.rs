@@ -16,7 +16,14 @@ use shoal_protocol::client::legacy::LegacyClient;
 
 /// Command line of `shoal`.
 #[derive(Debug, Parser)]
-#[command(name = "shoal", version, about = "Operate a shoal ring: membership, placement and records")]
+#[command(
+    name = "shoal",
+    version,
+    about = "Operate a shoal ring: membership, placement and records",
+    after_help = "Exit codes: 0 done; 1 no such record; 2 bad usage; 3 refused by the node \
+                  (unknown member, ...); 4 node unreachable, or the cluster key is wrong.\n\
+                  See docs/ring.md."
+)]
 struct Args {
     /// A ring member's peer address (`host:port`, its `[Ring] peer_port`).
     #[arg(long, global = true, default_value = "127.0.0.1:20000")]
@@ -75,7 +82,8 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_VIRTUAL_NODES)]
         virtual_nodes: u32,
     },
-    /// Store a value (a string, or a file with -f) on a node (legacy port).
+    /// Store a value (a string, or a file with -f) through a node's legacy
+    /// port; a ring member writes it to the key's replicas.
     Put {
         /// The node's legacy address.
         #[arg(long, default_value = "127.0.0.1:10000")]
