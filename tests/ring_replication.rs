@@ -180,6 +180,27 @@ async fn members_report_their_configured_range_and_serve_every_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_all_through_any_member_returns_the_whole_ring_once() {
+    let (nodes, _) = ring_of(4, "replicas = 2\n").await;
+    write_records(&nodes[0], 300).await;
+    let mut client = nodes[3].client().await;
+    let mut records = client.get_all(CHANNEL).await.unwrap();
+    records.sort_unstable();
+    let mut expected: Vec<(u64, Vec<u8>)> = (0..300).map(|i| (key(i), value(i))).collect();
+    expected.sort_unstable();
+    assert_eq!(records, expected, "every record once, whatever member holds it");
+    let mut keys = client.get_all_keys(CHANNEL).await.unwrap();
+    keys.sort_unstable();
+    assert_eq!(keys, expected.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+    let filtered = client.get_all_filter(CHANNEL, b"record 12").await.unwrap();
+    let mut found: Vec<u64> = filtered.iter().map(|(key, _)| *key).collect();
+    found.sort_unstable();
+    let mut wanted: Vec<u64> = (0..300).filter(|i| format!("{i}").starts_with("12")).map(key).collect();
+    wanted.sort_unstable();
+    assert_eq!(found, wanted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_leaving_on_sigterm_hands_over_every_record() {
     let (mut nodes, ports) = ring_of(4, "").await;
     write_records(&nodes[0], 600).await;

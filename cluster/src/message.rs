@@ -105,6 +105,16 @@ pub enum PeerMessage {
         /// The keys.
         keys: Vec<u64>,
     },
+    /// A ring-wide scan (GetAll through any member): the receiver's records
+    /// of `channel` whose first live replica it is, after key `after` in
+    /// its scan order, about [`BATCH_BYTES`] of them; answered with
+    /// [`PeerMessage::Records`], empty at the end.
+    ScanPrimary {
+        /// The channel.
+        channel: String,
+        /// The last key of the previous page.
+        after: Option<u64>,
+    },
     /// Copies of records (the answer to [`PeerMessage::Fetch`]).
     Records(Vec<Record>),
     /// Balance: the sender's versions of some keys of a channel; answered

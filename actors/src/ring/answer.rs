@@ -91,6 +91,9 @@ pub fn answer_at_once(ring: &Ring, node: &DhtNode, message: PeerMessage) -> Resu
             return Ok(PeerMessage::Records(keys.iter().map(|&key| replica::read(node, &ring.versions, &channel, key)).collect()));
         }
         PeerMessage::Offer { channel, stamps } => return Ok(compare(ring, node, &channel, &stamps)),
+        PeerMessage::ScanPrimary { channel, after } => {
+            return Ok(PeerMessage::Records(replica::primary_page(ring, node, &channel, after)));
+        }
         PeerMessage::Refused { reason } => return Ok(refused(format!("unexpected refusal: {reason}"))),
         other => return Err(other),
     }

@@ -2,7 +2,7 @@
 //! copy, reads its copies with their versions, and lists what it holds.
 
 use dashmap::mapref::entry::Entry;
-use shoal_cluster::message::Record;
+use shoal_cluster::message::{Record, BATCH_BYTES};
 use shoal_storage::dht::ChannelCursor;
 
 use super::versions::{Version, Versions};
@@ -66,6 +66,28 @@ pub fn stamps(node: &DhtNode, versions: &Versions, channel: &str) -> Vec<(u64, u
     }
     stamps.extend(channel_versions.iter().filter(|v| v.removed).map(|v| (*v.key(), v.stamp)));
     stamps
+}
+
+/// A page of a ring-wide scan: this member's records of `channel` whose
+/// first live replica it is, after `after` in scan order (key order within
+/// a shard, see [`ChannelCursor::in_key_order`]), about `BATCH_BYTES`.
+pub fn primary_page(ring: &super::Ring, node: &DhtNode, channel: &str, after: Option<u64>) -> Vec<Record> {
+    let Some(entry) = node.channels.get(channel) else { return Vec::new() };
+    let (placement, n) = ring.placement();
+    let down = ring.down_members();
+    let me = ring.me();
+    let primary_here = |key: u64| placement.replicas(key, n).into_iter().find(|m| !down.iter().any(|d| d == m)) == Some(me);
+    let mut page = Vec::new();
+    let mut bytes = 0;
+    let mut cursor = ChannelCursor::in_key_order(after);
+    cursor.next_batch(&entry.storage, |key, value| {
+        if primary_here(key) {
+            bytes += value.len() + 32;
+            page.push(Record { key, stamp: 0, value: Some(value.to_vec()) });
+        }
+        bytes < BATCH_BYTES
+    });
+    page
 }
 
 /// The channels this member holds records or removals of.
