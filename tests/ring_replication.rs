@@ -201,6 +201,18 @@ async fn get_all_through_any_member_returns_the_whole_ring_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_needs_its_write_acks_even_with_a_member_down() {
+    let (mut nodes, ports) = ring_of(3, "write_acks = 3\n").await;
+    let mut client = nodes[0].client().await;
+    client.put(CHANNEL, key(1), &value(1)).await.expect("three live replicas");
+    nodes.pop().expect("three members").kill();
+    wait_for_status(&nodes[0], |s| s.contains(&format!("127.0.0.1:{} down", ports[2]))).await;
+    assert!(client.put(CHANNEL, key(2), &value(2)).await.is_err(), "two copies are not the three configured");
+    nodes[0].wait_for_log("2 of 3 replicas");
+    assert_eq!(client.get(CHANNEL, key(1)).await.unwrap(), Some(value(1)), "reads go on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_leaving_on_sigterm_hands_over_every_record() {
     let (mut nodes, ports) = ring_of(4, "").await;
     write_records(&nodes[0], 600).await;

@@ -29,10 +29,12 @@ pub enum CoordinationError {
 /// replicas of `key` under a new stamp.
 pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: Option<Vec<u8>>) -> Result<(), CoordinationError> {
     let record = Record { key, stamp: ring.clock.next(), value };
-    let replicas = ring.live_replicas(key);
+    let (replicas, all) = ring.live_replicas(key);
+    // `write_acks` copies, even when members are down (then the write
+    // fails); by default every live replica.
     let needed = match ring.write_acks {
         0 => replicas.len(),
-        acks => (acks as usize).min(replicas.len()),
+        acks => (acks as usize).min(all),
     };
     let stored = store_at(ring, node, channel, &replicas, &record).await;
     if stored < needed.max(1) {
@@ -72,7 +74,7 @@ async fn store_at(ring: &Ring, node: &DhtNode, channel: &str, members: &[String]
 /// has it, or it was removed); stale replicas get the newest copy.
 pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Result<Option<Vec<u8>>, CoordinationError> {
     let me = ring.me();
-    let replicas = ring.live_replicas(key);
+    let (replicas, _) = ring.live_replicas(key);
     let message = PeerMessage::Fetch { channel: channel.to_owned(), keys: vec![key] };
     let message = &message;
     let copies: Vec<(String, Option<Record>)> = join_all(replicas.iter().map(|member| async move {

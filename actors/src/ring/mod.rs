@@ -99,12 +99,14 @@ impl Ring {
         (ring, view.replicas as usize)
     }
 
-    /// The members holding `key`, primary first, those down left out.
-    pub fn live_replicas(&self, key: u64) -> Vec<String> {
+    /// The members holding `key`, primary first, those down left out; and
+    /// how many replicas the key has in the view, down ones included.
+    pub fn live_replicas(&self, key: u64) -> (Vec<String>, usize) {
         let (ring, n) = self.placement();
         let replicas = ring.replicas(key, n);
+        let all = replicas.len();
         let membership = self.membership();
-        replicas.into_iter().filter(|m| !membership.is_down(m)).map(str::to_owned).collect()
+        (replicas.into_iter().filter(|m| !membership.is_down(m)).map(str::to_owned).collect(), all)
     }
 
     /// Members currently down.
