@@ -141,7 +141,9 @@ fn run(args: Args) -> anyhow::Result<()> {
                 Listener::new(socket, Arc::new(StatusPage::new(Arc::clone(ring), Arc::clone(&node), offset)), handles.clone()).start();
             }
             let gossip = Duration::from_millis(settings.gossip_ms);
-            RingNode::new(Arc::clone(ring), Arc::clone(&node), settings.seed.clone(), gossip, settings.remove_down).start();
+            let tombstone_ttl = Duration::from_secs(settings.tombstone_ttl_s);
+            RingNode::new(Arc::clone(ring), Arc::clone(&node), settings.seed.clone(), gossip, settings.remove_down, tombstone_ttl)
+                .start();
         }
         ports.open(handles)?;
         Stats::new(Arc::clone(&node), stats_path, stats_interval).start();

@@ -213,6 +213,19 @@ async fn a_put_needs_its_write_acks_even_with_a_member_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_are_remembered_for_their_time_to_live_then_forgotten() {
+    let (nodes, ports) = ring_of(2, "tombstone_ttl_s = 1\n").await;
+    let mut client = nodes[0].client().await;
+    client.put(CHANNEL, key(7), &value(7)).await.unwrap();
+    client.remove(CHANNEL, key(7)).await.unwrap();
+    let tombstone = local_copy(ports[1], CHANNEL, key(7)).await;
+    assert!(tombstone.stamp > 0 && tombstone.value.is_none(), "{tombstone:?}");
+    nodes[1].wait_for_log("forgot 1 removals");
+    assert_eq!(local_copy(ports[1], CHANNEL, key(7)).await.stamp, 0, "the tombstone is gone");
+    assert_eq!(client.get(CHANNEL, key(7)).await.unwrap(), None, "and the record stays removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_leaving_on_sigterm_hands_over_every_record() {
     let (mut nodes, ports) = ring_of(4, "").await;
     write_records(&nodes[0], 600).await;

@@ -100,6 +100,10 @@ pub struct RingConfig {
     /// `status_port` (default none): the read-only HTTP status page, on
     /// `[Server] address`.
     pub status_port: Option<u16>,
+    /// `tombstone_ttl_s` (default 86400): how long a removal's stamp is
+    /// kept. A member down for longer must not come back with its old
+    /// data, or it may bring removed records back (remove it instead).
+    pub tombstone_ttl_s: u64,
 }
 
 /// `[Dump]`, a shoal-only section: the original node dumps only at shutdown
@@ -693,6 +697,7 @@ impl<'a> Reader<'a> {
             "write_acks",
             "remove_down",
             "status_port",
+            "tombstone_ttl_s",
         ];
         self.check_keys("Ring", KEYS)?;
         let s = self.section("Ring");
@@ -721,6 +726,7 @@ impl<'a> Reader<'a> {
                 0 => None,
                 port => Some(port),
             },
+            tombstone_ttl_s: s.integer("tombstone_ttl_s", 86_400, u64::from(u32::MAX))?.max(1),
         }))
     }
 

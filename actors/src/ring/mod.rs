@@ -151,14 +151,16 @@ pub struct RingNode {
     seed: Option<String>,
     gossip: Duration,
     remove_down: bool,
+    tombstone_ttl: Duration,
 }
 
 impl RingNode {
     /// Joins through `seed` (if any), then pulls this member's share of the
     /// records; gossips every `gossip`; with `remove_down`, removes members
-    /// that are down and re-replicates their keys.
-    pub fn new(ring: Arc<Ring>, node: Arc<DhtNode>, seed: Option<String>, gossip: Duration, remove_down: bool) -> Self {
-        RingNode { ring, node, seed, gossip, remove_down }
+    /// that are down and re-replicates their keys; forgets removals older
+    /// than `tombstone_ttl`.
+    pub fn new(ring: Arc<Ring>, node: Arc<DhtNode>, seed: Option<String>, gossip: Duration, remove_down: bool, tombstone_ttl: Duration) -> Self {
+        RingNode { ring, node, seed, gossip, remove_down, tombstone_ttl }
     }
 }
 
@@ -178,6 +180,13 @@ impl Actor for RingNode {
                 .into_actor(self),
             );
         }
+        // Removals are checked a few times per time to live.
+        ctx.run_interval((self.tombstone_ttl / 4).max(Duration::from_millis(100)), |actor, _| {
+            let dropped = actor.ring.versions.compact(versions::stamp_ago(actor.tombstone_ttl));
+            if dropped > 0 {
+                tracing::info!(target: "shoal.ring", "forgot {dropped} removals older than {:?}", actor.tombstone_ttl);
+            }
+        });
         ctx.run_interval(self.gossip, |actor, ctx| {
             let (ring, node, remove_down) = (Arc::clone(&actor.ring), Arc::clone(&actor.node), actor.remove_down);
             ctx.spawn(

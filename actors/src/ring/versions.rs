@@ -50,6 +50,21 @@ impl Versions {
         self.channels.iter().map(|c| c.key().clone()).collect()
     }
 
+    /// Forgets the removals stamped before `horizon` (a stamp); returns how
+    /// many. Their records are gone everywhere by then, unless a member was
+    /// away for longer than the horizon.
+    pub fn compact(&self, horizon: u64) -> usize {
+        let mut dropped = 0;
+        for channel in self.channels.iter() {
+            channel.retain(|_, version| {
+                let expired = version.removed && version.stamp < horizon;
+                dropped += usize::from(expired);
+                !expired
+            });
+        }
+        dropped
+    }
+
     /// Tombstones and stamps kept, for the status output.
     pub fn len(&self) -> usize {
         self.channels.iter().map(|c| c.len()).sum()
@@ -70,10 +85,19 @@ pub struct Clock {
     last: AtomicU64,
 }
 
+/// The stamp of the time `age` ago (stamps count milliseconds << 10).
+pub fn stamp_ago(age: std::time::Duration) -> u64 {
+    now_ms().saturating_sub(age.as_millis() as u64) << 10
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 impl Clock {
     /// A stamp higher than every earlier one of this clock.
     pub fn next(&self) -> u64 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64) << 10;
+        let now = now_ms() << 10;
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let stamp = now.max(last + 1);
@@ -93,6 +117,18 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compaction_forgets_old_removals_only() {
+        let versions = Versions::default();
+        let old = stamp_ago(std::time::Duration::from_secs(100));
+        let channel = versions.channel("c");
+        channel.insert(1, Version { stamp: old, removed: true });
+        channel.insert(2, Version { stamp: old, removed: false });
+        channel.insert(3, Version { stamp: Clock::default().next(), removed: true });
+        assert_eq!(versions.compact(stamp_ago(std::time::Duration::from_secs(10))), 1);
+        assert!(channel.get(&1).is_none() && channel.get(&2).is_some() && channel.get(&3).is_some());
+    }
 
     #[test]
     fn stamps_only_go_up_even_past_a_clock_from_the_future() {
