@@ -201,6 +201,40 @@ async fn get_all_through_any_member_returns_the_whole_ring_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neo_get_all_through_any_member_returns_the_whole_ring_and_continues_after_a_key() {
+    use shoal_protocol::client::neo::{GetAllEvent, GetAllStream};
+    use shoal_protocol::neo::dht::get_all::GetAllArgs;
+    async fn drain(stream: &mut GetAllStream) -> Vec<(u64, Vec<u8>)> {
+        let mut records = Vec::new();
+        while let Some(event) = stream.next().await.unwrap() {
+            if let GetAllEvent::Records(batch) = event {
+                records.extend(batch);
+            }
+        }
+        records
+    }
+    let (nodes, _) = ring_of(4, "replicas = 2\n").await;
+    // Large enough values for several batches.
+    let big = |i: u64| format!("{i:>2000}").into_bytes();
+    let mut writer = nodes[0].client().await;
+    for i in 0..300 {
+        writer.put(CHANNEL, key(i), &big(i)).await.unwrap();
+    }
+    let neo = nodes[2].neo().await;
+    let args = GetAllArgs { start_suspended: false, channel: CHANNEL.as_bytes(), continue_after: None, keys_only: false, value_filter: b"" };
+    let all = drain(&mut neo.get_all(args).await.unwrap()).await;
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    let mut expected: Vec<(u64, Vec<u8>)> = (0..300).map(|i| (key(i), big(i))).collect();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected, "every record once");
+    for cut in [0, 77, 298] {
+        let rest = drain(&mut neo.get_all(GetAllArgs { continue_after: Some(all[cut].0), ..args }).await.unwrap()).await;
+        assert_eq!(rest, all[cut + 1..], "continued after record #{cut}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_put_needs_its_write_acks_even_with_a_member_down() {
     let (mut nodes, ports) = ring_of(3, "write_acks = 3\n").await;
     let mut client = nodes[0].client().await;

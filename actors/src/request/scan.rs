@@ -23,8 +23,8 @@ use crate::channels::ChannelEntry;
 use crate::node::DhtNode;
 use crate::connection::{ClientIo, ConnectionError};
 use crate::counters::Action;
-use crate::ring::{replica, Ring};
-use shoal_cluster::message::PeerMessage;
+use crate::ring::scan::RingScan;
+use crate::ring::Ring;
 
 /// What a scan sends of each record.
 pub enum ScanKind {
@@ -85,52 +85,30 @@ impl Scan {
         io.flush().await
     }
 
-    /// On a ring member: the whole ring's records of the channel, each once,
-    /// from its first live replica: member by member, a page at a time
-    /// ([`PeerMessage::ScanPrimary`]). A member that cannot be reached is
-    /// logged and its share left out.
-    async fn stream_ring(self, ring: &Ring, io: &mut ClientIo) -> Result<(), ConnectionError> {
+    /// On a ring member: the whole ring's records of the channel, each once
+    /// ([`RingScan`]).
+    async fn stream_ring(self, ring: &Arc<Ring>, io: &mut ClientIo) -> Result<(), ConnectionError> {
         let node = Arc::clone(&io.node);
         let mut batch = BatchWriter::new(node.limits.batch_size);
-        let members = ring.membership().view().members;
-        for member in &members {
-            let mut after = None;
+        let mut scan = RingScan::new(Arc::clone(ring), Arc::clone(&node), &self.name, None);
+        while let Some((key, value)) = scan.next().await {
+            node.counters.action(Action::Iterated, 1, value.len() as u64);
             loop {
-                let page = if member == ring.me() {
-                    replica::primary_page(ring, &node, &self.name, after)
-                } else {
-                    let message = PeerMessage::ScanPrimary { channel: self.name.clone(), after };
-                    match ring.send(member, &message).await {
-                        Ok(PeerMessage::Records(records)) => records,
-                        other => {
-                            tracing::warn!(target: "shoal.ring", "scan of '{}' left out {member}: {other:?}", self.name);
-                            break;
-                        }
+                match self.add(&mut batch, key, &value) {
+                    Some(Added::BatchFull) => {
+                        batch.finish(&mut io.output);
+                        io.flush().await?;
                     }
-                };
-                let Some(last) = page.last() else { break };
-                after = Some(last.key);
-                for record in &page {
-                    let Some(value) = &record.value else { continue };
-                    node.counters.action(Action::Iterated, 1, value.len() as u64);
-                    loop {
-                        match self.add(&mut batch, record.key, value) {
-                            Some(Added::BatchFull) => {
-                                batch.finish(&mut io.output);
-                                io.flush().await?;
-                            }
-                            Some(Added::TooBig) => {
-                                let len = value.len();
-                                tracing::warn!(
-                                    target: "shoal.request",
-                                    "Large record ({len} bytes) being skipped for compressed batch request on {}",
-                                    self.name
-                                );
-                                break;
-                            }
-                            Some(Added::Yes) | None => break,
-                        }
+                    Some(Added::TooBig) => {
+                        let len = value.len();
+                        tracing::warn!(
+                            target: "shoal.request",
+                            "Large record ({len} bytes) being skipped for compressed batch request on {}",
+                            self.name
+                        );
+                        break;
                     }
+                    Some(Added::Yes) | None => break,
                 }
             }
         }

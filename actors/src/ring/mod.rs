@@ -15,6 +15,7 @@ pub mod coordinator;
 pub mod link;
 pub mod peer;
 pub mod replica;
+pub mod scan;
 pub mod status_page;
 pub mod sync;
 pub mod versions;

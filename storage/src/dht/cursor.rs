@@ -50,6 +50,13 @@ impl ChannelCursor {
         ChannelCursor { shard: after.map_or(0, shard_of), order: Order::Key { after }, ..Self::default() }
     }
 
+    /// Where `key` comes in an [`in_key_order`](Self::in_key_order) scan:
+    /// scans of several channels (or nodes) merged by this order form one
+    /// scan that can be continued after any key in the same way.
+    pub fn order_of(key: u64) -> (usize, u64) {
+        (shard_of(key), key)
+    }
+
     /// Feeds records to `sink` until it returns `false` (batch full) or the
     /// channel is exhausted. Returns whether records may remain.
     ///
