@@ -10,8 +10,8 @@
 //! - [`membership`]: a member's view, epochs, convergence by gossip, and
 //!   failure detection (alive, suspect, down).
 //!
-//! Replication, rebalancing, the CLI and the status page build on these
-//! (issue 5).
+//! Replication, rebalancing and the status page are in
+//! `shoal_actors::ring`; the CLI is `bin/shoal.rs`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

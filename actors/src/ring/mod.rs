@@ -1,14 +1,18 @@
-//! The optional ring (`[Ring]` in config.ini): membership of a replicated
-//! ring of dhtnodes. Peers talk on their own port with sealed messages
+//! The optional ring (`[Ring]` in config.ini): dhtnodes that find each
+//! other, keep every key on n members and rebalance themselves
+//! (docs/ring.md). Peers talk on their own port with sealed messages
 //! ([`shoal_cluster::message`]).
 //!
-//! - [`peer`]: the peer port's service and the client side of an exchange.
-//! - [`RingNode`]: the actor that joins through the seed and, every
-//!   `gossip_ms`, pings every member; the answers carry views, so all
-//!   members converge on the newest one, and silent members turn suspect,
-//!   then down.
-//!
-//! Replication and rebalancing build on this (issue 5).
+//! - [`Ring`]: a member's shared state; [`RingNode`]: the actor owning its
+//!   timers (join and pull, gossip, removal of members that are down,
+//!   tombstone expiry); [`leave`]: the hand-over at SIGTERM.
+//! - [`coordinator`]: Put/Get/Exists/Remove across a key's replicas, over
+//!   the batched [`link`]s; [`scan`]: GetAll across the ring.
+//! - [`replica`] and [`versions`]: this member as a replica, newest wins.
+//! - [`sync`]: pull, hand-over, balance, purge.
+//! - [`peer`] (frames, connections, the peer port) and [`answer`] (what a
+//!   member answers to each message).
+//! - [`status_page`]: the read-only HTTP page.
 
 pub mod answer;
 pub mod coordinator;
