@@ -192,6 +192,12 @@ async fn get_all_through_any_member_returns_the_whole_ring_once() {
     let mut keys = client.get_all_keys(CHANNEL).await.unwrap();
     keys.sort_unstable();
     assert_eq!(keys, expected.iter().map(|(k, _)| *k).collect::<Vec<_>>());
+    // A channel held by two of the four members is listed by every one.
+    nodes[0].client().await.put("lonely", key(1), b"one record").await.unwrap();
+    for node in &nodes {
+        let names = node.client().await.get_channels().await.unwrap();
+        assert!(names.contains(&"lonely".to_string()) && names.contains(&CHANNEL.to_string()), "{names:?}");
+    }
     let filtered = client.get_all_filter(CHANNEL, b"record 12").await.unwrap();
     let mut found: Vec<u64> = filtered.iter().map(|(key, _)| *key).collect();
     found.sort_unstable();
@@ -221,6 +227,7 @@ async fn neo_get_all_through_any_member_returns_the_whole_ring_and_continues_aft
         writer.put(CHANNEL, key(i), &big(i)).await.unwrap();
     }
     let neo = nodes[2].neo().await;
+    assert_eq!(neo.get_channels().await.unwrap(), vec![CHANNEL.to_string()], "every member's channels");
     let args = GetAllArgs { start_suspended: false, channel: CHANNEL.as_bytes(), continue_after: None, keys_only: false, value_filter: b"" };
     let all = drain(&mut neo.get_all(args).await.unwrap()).await;
     let mut sorted = all.clone();

@@ -115,6 +115,11 @@ pub enum PeerMessage {
         /// The last key of the previous page.
         after: Option<u64>,
     },
+    /// The names of the receiver's channels; answered with
+    /// [`PeerMessage::Channels`] (GetChannels through any member).
+    ListChannels,
+    /// Channel names.
+    Channels(Vec<String>),
     /// Copies of records (the answer to [`PeerMessage::Fetch`]).
     Records(Vec<Record>),
     /// Balance: the sender's versions of some keys of a channel; answered

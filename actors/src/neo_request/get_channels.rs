@@ -2,7 +2,11 @@
 
 use shoal_protocol::neo::dht::get_channels::GetChannelsMessage;
 
-use super::{DhtNode, Replies};
+use std::sync::Arc;
+
+use super::{DhtNode, Replies, Task};
+use crate::neo::RequestIo;
+use crate::ring::{coordinator, Ring};
 
 /// Applies a neo GetChannels.
 pub(super) fn apply(node: &DhtNode, reply: &mut Replies<'_>) {
@@ -10,4 +14,15 @@ pub(super) fn apply(node: &DhtNode, reply: &mut Replies<'_>) {
         reply.send(&GetChannelsMessage::ChannelName(name.as_bytes()).encode());
     }
     reply.send(&GetChannelsMessage::Finished.encode());
+}
+
+/// On a ring member: the task that asks every member for its channels and
+/// sends their union.
+pub(super) fn start_ring(ring: Arc<Ring>, node: Arc<DhtNode>) -> Task {
+    Task::new(move |io: RequestIo| async move {
+        for name in coordinator::channels(&ring, &node).await {
+            io.send(&GetChannelsMessage::ChannelName(name.as_bytes()).encode()).await?;
+        }
+        io.send(&GetChannelsMessage::Finished.encode()).await
+    })
 }

@@ -72,10 +72,13 @@ impl NeoService for DhtNeo {
             GET_HASH_RANGE_V0 => Some(get_hash_range::start(node, replies)),
             GET_ALL_V0 => get_all::start(GetAllArgs::decode(start.args)?, node, replies),
             MIRROR_V0 => mirror::start(MirrorArgs::decode(start.args)?, node, replies),
-            GET_CHANNELS_V0 => {
-                get_channels::apply(node, replies);
-                None
-            }
+            GET_CHANNELS_V0 => match node.ring() {
+                Some(ring) => Some(get_channels::start_ring(Arc::clone(ring), Arc::clone(node))),
+                None => {
+                    get_channels::apply(node, replies);
+                    None
+                }
+            },
             UPDATE_V0 => update::start(UpdateArgs::decode(start.args)?, node, replies)?,
             command => {
                 let request = DhtRequest::decode(command, start.args)?;

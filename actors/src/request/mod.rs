@@ -57,6 +57,8 @@ pub enum Streaming {
     /// Put, Get, Exists or Remove on a ring member, coordinated across the
     /// key's replicas.
     Replicated(Box<replicated::Replicated>),
+    /// GetChannels on a ring member: the union of every member's channels.
+    RingChannels(std::sync::Arc<crate::ring::Ring>),
 }
 
 impl Streaming {
@@ -67,6 +69,7 @@ impl Streaming {
             Streaming::Scan(scan) => scan.stream(io).await,
             Streaming::Redistribute(work) => redistribute::stream(*work, io).await,
             Streaming::Replicated(request) => request.run(io).await,
+            Streaming::RingChannels(ring) => get_channels::stream_ring(ring, io).await,
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn handle(request: Request<'_>, node: &DhtNode, out: &mut BytesMut) -> Resul
             Request::Get(args) => return replicated::keyed(ring, args, KeyedRequest::Get, out),
             Request::Exists(args) => return replicated::keyed(ring, args, KeyedRequest::Exists, out),
             Request::Remove(args) => return replicated::keyed(ring, args, KeyedRequest::Remove, out),
+            Request::GetChannels => return Ok(get_channels::start_ring(ring)),
             _ => {}
         }
     }

@@ -91,6 +91,7 @@ pub fn answer_at_once(ring: &Ring, node: &DhtNode, message: PeerMessage) -> Resu
             return Ok(PeerMessage::Records(keys.iter().map(|&key| replica::read(node, &ring.versions, &channel, key)).collect()));
         }
         PeerMessage::Offer { channel, stamps } => return Ok(compare(ring, node, &channel, &stamps)),
+        PeerMessage::ListChannels => return Ok(PeerMessage::Channels(node.channels.names())),
         PeerMessage::ScanPrimary { channel, after } => {
             return Ok(PeerMessage::Records(replica::primary_page(ring, node, &channel, after)));
         }

@@ -114,3 +114,19 @@ pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Resul
     ring.clock.witness(newest.stamp);
     Ok(newest.value)
 }
+
+/// The names of the channels any member holds (GetChannels through any
+/// member), sorted; a member that cannot be reached is logged and skipped.
+pub async fn channels(ring: &Ring, node: &DhtNode) -> Vec<String> {
+    let mut names = node.channels.names();
+    let members = ring.membership().view().members;
+    for member in members.iter().filter(|m| m.as_str() != ring.me()) {
+        match ring.send(member, &PeerMessage::ListChannels).await {
+            Ok(PeerMessage::Channels(theirs)) => names.extend(theirs),
+            other => tracing::warn!(target: "shoal.ring", "channels of {member} left out: {other:?}"),
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
