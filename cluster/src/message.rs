@@ -299,4 +299,32 @@ mod tests {
         assert_eq!(open(KEY, &forged, 1_000_500, &mut Nonces::default()), Err(PeerError::Unauthenticated));
         assert_eq!(open(KEY, &[1, 2, 3], 0, &mut Nonces::default()), Err(PeerError::Malformed));
     }
+
+    /// Seals arbitrary bytes as a peer with the key would.
+    fn authenticated(bytes: &[u8]) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(KEY).unwrap();
+        mac.update(bytes);
+        [bytes, &mac.finalize().into_bytes()[..]].concat()
+    }
+
+    #[test]
+    fn a_lying_length_inside_an_authenticated_frame_is_refused_without_allocating_it() {
+        let mut body = seal(KEY, &PeerMessage::Batch(Vec::new()), 1_000, 1);
+        body.truncate(body.len() - MAC_LEN);
+        // sent_at (8) + nonce (8) + variant (4), then the batch's length.
+        body[20..28].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert_eq!(open(KEY, &authenticated(&body), 1_000, &mut Nonces::default()), Err(PeerError::Malformed));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_authenticated_bytes_open_or_are_refused_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = open(KEY, &authenticated(&bytes), 0, &mut Nonces::default());
+        }
+
+        #[test]
+        fn bytes_not_sealed_with_the_key_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            proptest::prop_assert!(open(KEY, &bytes, 0, &mut Nonces::default()).is_err());
+        }
+    }
 }
