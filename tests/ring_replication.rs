@@ -243,13 +243,27 @@ async fn neo_get_all_through_any_member_returns_the_whole_ring_and_continues_aft
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_put_needs_its_write_acks_even_with_a_member_down() {
-    let (mut nodes, ports) = ring_of(3, "write_acks = 3\n").await;
+    let (mut nodes, ports) = ring_of(3, "write_acks = 3\n[STATS]\ninterval = 1\n").await;
     let mut client = nodes[0].client().await;
     client.put(CHANNEL, key(1), &value(1)).await.expect("three live replicas");
     nodes.pop().expect("three members").kill();
     wait_for_status(&nodes[0], |s| s.contains(&format!("127.0.0.1:{} down", ports[2]))).await;
     assert!(client.put(CHANNEL, key(2), &value(2)).await.is_err(), "two copies are not the three configured");
     nodes[0].wait_for_log("2 of 3 replicas");
+    // stats.log counts it, with the view as this member sees it.
+    let stats = nodes[0].dir().join("log/stats.log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let text = std::fs::read_to_string(&stats).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(" ring/failed:1 ")) {
+            break line.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no failure counted: {}", text.lines().last().unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for field in [" ring/replicas:3 ", " ring/members_alive:2 ", " ring/members_down:1 ", " ring/coordinated:"] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
     assert_eq!(client.get(CHANNEL, key(1)).await.unwrap(), Some(value(1)), "reads go on");
 }
 

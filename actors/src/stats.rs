@@ -77,6 +77,9 @@ impl Stats {
             let (records, bytes) = counters.take_action(action);
             line.action(name, records, bytes);
         }
+        if let Some(ring) = self.node.ring() {
+            ring.stats(&mut line);
+        }
         line.finish()
     }
 

@@ -28,6 +28,7 @@ pub enum CoordinationError {
 /// Writes `value` (or, with `None`, removes the record) at the live
 /// replicas of `key` under a new stamp.
 pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: Option<Vec<u8>>) -> Result<(), CoordinationError> {
+    count(ring, 0);
     let record = Record { key, stamp: ring.clock.next(), value };
     let (replicas, all) = ring.live_replicas(key);
     // `write_acks` copies, even when members are down (then the write
@@ -38,9 +39,15 @@ pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: 
     };
     let stored = store_at(ring, node, channel, &replicas, &record).await;
     if stored < needed.max(1) {
+        count(ring, 1);
         return Err(CoordinationError::TooFewReplicas { key, stored, needed: needed.max(1) });
     }
     Ok(())
+}
+
+/// Counts a coordinated request (0) or a failed one (1) for stats.log.
+fn count(ring: &Ring, which: usize) {
+    ring.coordinated[which].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Stores `record` at each of `members` in parallel; returns how many
@@ -73,6 +80,7 @@ async fn store_at(ring: &Ring, node: &DhtNode, channel: &str, members: &[String]
 /// The newest copy of `key` among its live replicas (`None`: no replica
 /// has it, or it was removed); stale replicas get the newest copy.
 pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Result<Option<Vec<u8>>, CoordinationError> {
+    count(ring, 0);
     let me = ring.me();
     let (replicas, _) = ring.live_replicas(key);
     let message = PeerMessage::Fetch { channel: channel.to_owned(), keys: vec![key] };
@@ -97,6 +105,7 @@ pub async fn read(ring: &Ring, node: &DhtNode, channel: &str, key: u64) -> Resul
     .await;
     let answered: Vec<(String, Record)> = copies.into_iter().filter_map(|(m, c)| c.map(|c| (m, c))).collect();
     if answered.is_empty() && !replicas.is_empty() {
+        count(ring, 1);
         return Err(CoordinationError::TooFewReplicas { key, stored: 0, needed: 1 });
     }
     // Newest first; at equal stamps a copy with a value beats none (a

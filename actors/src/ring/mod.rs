@@ -55,6 +55,9 @@ pub struct Ring {
     links: link::Links,
     /// Copies a Put needs before it is acknowledged (0: every live replica).
     pub write_acks: u32,
+    /// Record requests coordinated, and those of them that failed for want
+    /// of replicas, since stats.log last took them.
+    pub coordinated: [std::sync::atomic::AtomicU64; 2],
     virtual_nodes: u32,
     /// The placement of the view at an epoch, rebuilt when the epoch moves.
     placement: RwLock<(u64, Arc<HashRing>)>,
@@ -72,6 +75,7 @@ impl Ring {
             peers: Arc::default(),
             links: link::Links::default(),
             write_acks,
+            coordinated: Default::default(),
             virtual_nodes,
             placement: RwLock::new((0, Arc::new(HashRing::new(virtual_nodes)))),
         }
@@ -134,6 +138,25 @@ impl Ring {
     pub fn forget(&self, member: &str) {
         self.peers.forget(member);
         self.links.forget(member);
+    }
+
+    /// The ring's fields of a stats.log line: the view, the members' health,
+    /// the versions kept, and the coordinated and failed requests since
+    /// the last line.
+    pub fn stats(&self, line: &mut crate::stats::StatsLine) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (view, health) = {
+            let membership = self.membership();
+            (membership.view(), membership.health())
+        };
+        line.field("ring/epoch", view.epoch);
+        line.field("ring/replicas", view.replicas);
+        for state in [Health::Alive, Health::Suspect, Health::Down] {
+            line.field(&format!("ring/members_{}", state.as_str()), health.iter().filter(|(_, h)| *h == state).count());
+        }
+        line.field("ring/versions", self.versions.len());
+        line.field("ring/coordinated", self.coordinated[0].swap(0, Relaxed));
+        line.field("ring/failed", self.coordinated[1].swap(0, Relaxed));
     }
 
     /// The `ring-status` text: the epoch and n, then one line per member
