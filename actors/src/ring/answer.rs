@@ -16,10 +16,9 @@ pub async fn answer(ring: &Ring, node: &DhtNode, message: PeerMessage) -> PeerMe
     };
     match message {
         PeerMessage::Remove { member } => {
-            if !ring.membership().remove(&member) {
+            if !ring.remove_member(&member) {
                 return refused(format!("{member} is not a member (or is this node)"));
             }
-            ring.forget(&member);
             tracing::info!(target: "shoal.ring", "{member} removed: epoch {}; re-replicating", ring.membership().view().epoch);
             sync::rebalance_everywhere(ring, node).await;
         }

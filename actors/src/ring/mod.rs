@@ -134,10 +134,15 @@ impl Ring {
         self.links.send(&self.key, member, message).await
     }
 
-    /// Closes the connections and links to a member that left.
-    pub fn forget(&self, member: &str) {
+    /// Removes `member` from the view and closes the connections and links
+    /// to it; false if it is not a member (or is this one).
+    pub fn remove_member(&self, member: &str) -> bool {
+        if !self.membership().remove(member) {
+            return false;
+        }
         self.peers.forget(member);
         self.links.forget(member);
+        true
     }
 
     /// The ring's fields of a stats.log line: the view, the members' health,
@@ -254,20 +259,7 @@ pub async fn join_once(ring: &Ring, seed: &str, me: &str) -> Result<(), String> 
 /// A new member asks every member for the records it now holds (telling
 /// each the view with it first), so no manual balance is needed.
 pub async fn pull_share(ring: &Ring) -> u64 {
-    let view = ring.membership().view();
-    let me = ring.me();
-    let mut pulled = 0;
-    for member in view.members.iter().filter(|m| **m != me) {
-        let asked = match ring.send(member, &PeerMessage::View(view.clone())).await {
-            Ok(_) => ring.send(member, &PeerMessage::Pull { member: me.to_owned() }).await,
-            Err(error) => Err(error),
-        };
-        match asked {
-            Ok(PeerMessage::Done { records }) => pulled += records,
-            Ok(other) => tracing::warn!(target: "shoal.ring", "{member} answered a pull with {other:?}"),
-            Err(error) => tracing::warn!(target: "shoal.ring", "cannot pull records from {member}: {error}"),
-        }
-    }
+    let pulled = sync::ask_every_member(ring, &PeerMessage::Pull { member: ring.me().to_owned() }).await;
     tracing::info!(target: "shoal.ring", "pulled {pulled} records from the ring");
     pulled
 }
@@ -298,8 +290,7 @@ async fn gossip_round(ring: &Ring) {
 async fn remove_down_members(ring: &Ring, node: &DhtNode) {
     let mut removed = false;
     for member in ring.down_members() {
-        if ring.membership().remove(&member) {
-            ring.forget(&member);
+        if ring.remove_member(&member) {
             tracing::warn!(target: "shoal.ring", "{member} is down: removed from the ring");
             removed = true;
         }

@@ -166,20 +166,25 @@ pub async fn purge(ring: &Ring, node: &DhtNode) -> u64 {
 /// Tells every member the current view, then has each balance (re-replicates
 /// after a removal or a change of n). Runs the local balance too.
 pub async fn rebalance_everywhere(ring: &Ring, node: &DhtNode) -> u64 {
+    ask_every_member(ring, &PeerMessage::Balance).await + balance(ring, node).await
+}
+
+/// Sends every other member the current view (so it acts on the same
+/// placement), then `request`; returns the records their `Done` answers
+/// report. A member that fails is logged and skipped.
+pub async fn ask_every_member(ring: &Ring, request: &PeerMessage) -> u64 {
     let view = ring.membership().view();
-    let me = ring.me();
-    let mut moved = 0;
-    for member in view.members.iter().filter(|m| **m != me) {
-        let told = ring.send(member, &PeerMessage::View(view.clone())).await;
-        let balanced = match told {
-            Ok(_) => ring.send(member, &PeerMessage::Balance).await,
+    let mut records = 0;
+    for member in view.members.iter().filter(|m| m.as_str() != ring.me()) {
+        let answer = match ring.send(member, &PeerMessage::View(view.clone())).await {
+            Ok(_) => ring.send(member, request).await,
             Err(error) => Err(error),
         };
-        match balanced {
-            Ok(PeerMessage::Done { records }) => moved += records,
-            Ok(other) => tracing::warn!(target: "shoal.ring", "{member} answered a balance with {other:?}"),
-            Err(error) => tracing::warn!(target: "shoal.ring", "cannot have {member} balance: {error}"),
+        match answer {
+            Ok(PeerMessage::Done { records: done }) => records += done,
+            Ok(other) => tracing::warn!(target: "shoal.ring", "{member} answered {request:?} with {other:?}"),
+            Err(error) => tracing::warn!(target: "shoal.ring", "{member} failed {request:?}: {error}"),
         }
     }
-    moved + balance(ring, node).await
+    records
 }
