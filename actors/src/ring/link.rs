@@ -115,7 +115,8 @@ async fn run(key: Arc<Vec<u8>>, member: String, mut queued: mpsc::UnboundedRecei
         permit.send(answers);
         let written = tokio::time::timeout(EXCHANGE_TIMEOUT, write_frame(&mut open.writer, &key, &message)).await;
         if !matches!(written, Ok(Ok(()))) {
-            // The reader fails what is in flight when the connection ends.
+            // Dropping the connection stops its reader: the requests in
+            // flight on it fail, and the next batch opens a new one.
             connection = None;
         }
     }
