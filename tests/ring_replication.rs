@@ -342,6 +342,23 @@ async fn a_joining_member_pulls_its_share_and_purge_leaves_exactly_n_copies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restarted_in_place_is_written_to_again_at_once() {
+    let (mut nodes, ports) = ring_of(2, "").await;
+    // One client connection, so one worker thread and its link to the member.
+    let mut client = nodes[0].client().await;
+    client.put(CHANNEL, key(99), &value(99)).await.expect("the link to the member is open");
+    let mut restarted = nodes.pop().expect("two members");
+    let (dir, port) = (restarted.keep_dir(), restarted.port);
+    restarted.kill();
+    let restarted = Node::start_in(dir.path(), port);
+    wait_for_agreement(&[&nodes[0], &restarted], 2).await;
+    // The first write after the restart finds the old connection broken and
+    // goes out again on a new one: acknowledged, and stored on both.
+    client.put(CHANNEL, key(100), &value(100)).await.expect("acknowledged by both members");
+    assert_eq!(copies(&ports, key(100), &value(100)).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_missed_a_join_converges_without_a_restart() {
     let (nodes, ports) = ring_of(2, "").await;
     send_signal(nodes[1].pid(), nix::sys::signal::Signal::SIGSTOP);

@@ -129,9 +129,14 @@ impl Ring {
     }
 
     /// Sends `message` to `member` in the next batch of a link (the
-    /// coordinator's many small messages).
+    /// coordinator's many small messages). A link whose connection broke
+    /// (the member restarted) fails what it carried and reconnects: the
+    /// message is sent once more then, as every message is idempotent.
     pub async fn send_batched(&self, member: &str, message: PeerMessage) -> Result<PeerMessage, peer::ExchangeError> {
-        self.links.send(&self.key, member, message).await
+        match self.links.send(&self.key, member, message.clone()).await {
+            Err(peer::ExchangeError::Io(_)) => self.links.send(&self.key, member, message).await,
+            answer => answer,
+        }
     }
 
     /// Removes `member` from the view and closes the connections and links
