@@ -3,12 +3,13 @@
 //! Ring members talk on their own TCP port with request/answer exchanges of
 //! [`PeerMessage`]s, encoded with bincode. Every frame is sealed with the
 //! cluster key: `u32` length, then the bincode of an [`Envelope`] (sender's
-//! clock, a random nonce, the message), then the HMAC-SHA256 of those bytes.
-//! A frame with a wrong HMAC, a clock more than [`MAX_SKEW_MS`] away, or a
-//! nonce seen recently (a replay) is refused before its message is looked
-//! at.
+//! clock, a nonce, the message), then the HMAC-SHA256 of those bytes. A
+//! nonce is a random stream (one per connection) and a sequence counting
+//! up ([`NonceStream`]). A frame with a wrong HMAC, a clock more than
+//! [`MAX_SKEW_MS`] away, or a nonce not above the last of its stream (a
+//! replay) is refused before its message is looked at.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashMap;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -221,7 +222,7 @@ pub enum PeerError {
         /// How far.
         skew_ms: u64,
     },
-    /// The nonce was seen recently: a replayed frame.
+    /// The nonce is not above the last of its stream: a replayed frame.
     #[error("replayed peer frame")]
     Replayed,
 }
@@ -238,26 +239,77 @@ pub fn seal(key: &[u8], message: &PeerMessage, now_ms: u64, nonce: u64) -> Vec<u
     body
 }
 
-/// Recently seen nonces, to refuse replays within the allowed skew.
+/// Bits of a nonce that count the frames of one stream; the bits above
+/// them name the stream.
+const SEQUENCE_BITS: u32 = 24;
+
+/// The nonces a sender gives the frames of one connection: a stream picked
+/// at random and a sequence counting up, so that the receiver remembers one
+/// number per stream, not one per frame.
+#[derive(Debug)]
+pub struct NonceStream {
+    stream: u64,
+    sequence: u64,
+}
+
+impl NonceStream {
+    /// A stream named by the top bits of `random`.
+    pub fn new(random: u64) -> Self {
+        NonceStream { stream: random >> SEQUENCE_BITS, sequence: 0 }
+    }
+
+    /// The next frame's nonce. A stream whose sequence runs out moves on to
+    /// the next stream.
+    pub fn next_nonce(&mut self) -> u64 {
+        self.sequence += 1;
+        if self.sequence >> SEQUENCE_BITS != 0 {
+            self.stream = (self.stream + 1) & (u64::MAX >> SEQUENCE_BITS);
+            self.sequence = 1;
+        }
+        (self.stream << SEQUENCE_BITS) | self.sequence
+    }
+}
+
+/// What a receiver remembers to refuse replays: per stream, the highest
+/// sequence seen and the newest send time. A stream silent for longer than
+/// the allowed skew is forgotten: its frames are refused as stale anyway.
 #[derive(Debug, Default)]
 pub struct Nonces {
-    seen: HashSet<u64>,
-    order: VecDeque<(u64, u64)>,
+    streams: HashMap<u64, (u64, u64)>,
+    swept_at_ms: u64,
 }
 
 impl Nonces {
-    /// Records `nonce` sent at `sent_at_ms`; false if it was seen already.
+    /// Records `nonce` sent at `sent_at_ms`; false if its stream already
+    /// had this sequence or a later one (a replay, or a reordered frame).
     fn fresh(&mut self, nonce: u64, sent_at_ms: u64, now_ms: u64) -> bool {
-        while self.order.front().is_some_and(|(at, _)| now_ms.saturating_sub(*at) > 2 * MAX_SKEW_MS) {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.seen.remove(&old);
+        if now_ms.saturating_sub(self.swept_at_ms) > 1_000 {
+            self.streams.retain(|_, (_, at)| now_ms.saturating_sub(*at) <= MAX_SKEW_MS);
+            self.swept_at_ms = now_ms;
+        }
+        let (stream, sequence) = (nonce >> SEQUENCE_BITS, nonce & ((1 << SEQUENCE_BITS) - 1));
+        match self.streams.get_mut(&stream) {
+            Some((last, _)) if sequence <= *last => false,
+            Some((last, at)) => {
+                *last = sequence;
+                *at = (*at).max(sent_at_ms);
+                true
+            }
+            None => {
+                self.streams.insert(stream, (sequence, sent_at_ms));
+                true
             }
         }
-        if !self.seen.insert(nonce) {
-            return false;
-        }
-        self.order.push_back((sent_at_ms, nonce));
-        true
+    }
+
+    /// Streams remembered (for tests and the status output).
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Whether no stream is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
     }
 }
 
@@ -314,6 +366,37 @@ mod tests {
         // sent_at (8) + nonce (8) + variant (4), then the batch's length.
         body[20..28].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
         assert_eq!(open(KEY, &authenticated(&body), 1_000, &mut Nonces::default()), Err(PeerError::Malformed));
+    }
+
+    #[test]
+    fn each_stream_is_remembered_by_one_number_until_it_is_stale() {
+        let mut nonces = Nonces::default();
+        let mut sender = NonceStream::new(0xabcd_ef01_2345_6789);
+        let first = sender.next_nonce();
+        let second = sender.next_nonce();
+        assert!(nonces.fresh(first, 1_000, 1_000));
+        assert!(nonces.fresh(second, 1_000, 1_000));
+        assert!(!nonces.fresh(second, 1_000, 1_000), "a replay");
+        assert!(!nonces.fresh(first, 1_000, 1_000), "an older frame of the stream");
+        assert!(nonces.fresh(NonceStream::new(7 << 40).next_nonce(), 1_000, 1_000), "another stream");
+        for _ in 0..1_000 {
+            assert!(nonces.fresh(sender.next_nonce(), 1_000, 1_000));
+        }
+        assert_eq!(nonces.len(), 2, "one entry per stream, whatever its frames");
+        nonces.fresh(NonceStream::new(9 << 40).next_nonce(), 40_000, 40_000);
+        assert_eq!(nonces.len(), 1, "streams silent for longer than the skew are forgotten");
+    }
+
+    #[test]
+    fn a_stream_that_runs_out_of_sequence_moves_on() {
+        let mut sender = NonceStream::new(u64::MAX);
+        sender.sequence = (1 << SEQUENCE_BITS) - 2;
+        let last = sender.next_nonce();
+        let next = sender.next_nonce();
+        assert_ne!(last >> SEQUENCE_BITS, next >> SEQUENCE_BITS);
+        assert_eq!(next & ((1 << SEQUENCE_BITS) - 1), 1);
+        let mut nonces = Nonces::default();
+        assert!(nonces.fresh(last, 0, 0) && nonces.fresh(next, 0, 0));
     }
 
     proptest::proptest! {

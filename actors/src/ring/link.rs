@@ -15,12 +15,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
-use shoal_cluster::message::{open, Nonces, PeerMessage, BATCH_BYTES};
+use shoal_cluster::message::{open, NonceStream, Nonces, PeerMessage, BATCH_BYTES};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::peer::{now_ms, read_frame, write_frame, ExchangeError, EXCHANGE_TIMEOUT};
+use super::peer::{nonce_stream, now_ms, read_frame, write_frame, ExchangeError, EXCHANGE_TIMEOUT};
 
 /// Messages one batch carries at most.
 const BATCH_MESSAGES: usize = 512;
@@ -113,7 +113,7 @@ async fn run(key: Arc<Vec<u8>>, member: String, mut queued: mpsc::UnboundedRecei
             continue;
         };
         permit.send(answers);
-        let written = tokio::time::timeout(EXCHANGE_TIMEOUT, write_frame(&mut open.writer, &key, &message)).await;
+        let written = tokio::time::timeout(EXCHANGE_TIMEOUT, write_frame(&mut open.writer, &key, &mut open.nonces, &message)).await;
         if !matches!(written, Ok(Ok(()))) {
             // Dropping the connection stops its reader: the requests in
             // flight on it fail, and the next batch opens a new one.
@@ -158,6 +158,7 @@ const IN_FLIGHT: usize = 4;
 /// (aborted when the connection is dropped).
 struct Connection {
     writer: OwnedWriteHalf,
+    nonces: NonceStream,
     in_flight: mpsc::Sender<Vec<Answer>>,
     reader: tokio::task::JoinHandle<()>,
 }
@@ -169,7 +170,7 @@ impl Connection {
         let (reader, writer) = socket.into_split();
         let (in_flight, awaited) = mpsc::channel(IN_FLIGHT);
         let reader = tokio::spawn(read_answers(reader, Arc::clone(key), member.to_owned(), awaited));
-        Ok(Connection { writer, in_flight, reader })
+        Ok(Connection { writer, nonces: nonce_stream(), in_flight, reader })
     }
 }
 

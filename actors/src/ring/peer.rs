@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use shoal_cluster::message::{open, seal, Nonces, PeerError, PeerMessage, MAX_FRAME};
+use shoal_cluster::message::{open, seal, NonceStream, Nonces, PeerError, PeerMessage, MAX_FRAME};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -51,12 +51,19 @@ pub(super) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-fn nonce() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| now_ms().rotate_left(17) ^ u64::from(std::process::id()))
+/// The nonces of a new connection's frames, from a random stream.
+pub(super) fn nonce_stream() -> NonceStream {
+    NonceStream::new(getrandom::u64().unwrap_or_else(|_| now_ms().rotate_left(17) ^ u64::from(std::process::id())))
 }
 
-pub(super) async fn write_frame(socket: &mut (impl AsyncWrite + Unpin), key: &[u8], message: &PeerMessage) -> std::io::Result<()> {
-    let body = seal(key, message, now_ms(), nonce());
+/// Writes `message` as one sealed frame, with the connection's next nonce.
+pub(super) async fn write_frame(
+    socket: &mut (impl AsyncWrite + Unpin),
+    key: &[u8],
+    nonces: &mut NonceStream,
+    message: &PeerMessage,
+) -> std::io::Result<()> {
+    let body = seal(key, message, now_ms(), nonces.next_nonce());
     let mut frame = (body.len() as u32).to_le_bytes().to_vec();
     frame.extend_from_slice(&body);
     socket.write_all(&frame).await
@@ -98,20 +105,32 @@ fn time_limit(message: &PeerMessage) -> Duration {
     }
 }
 
-/// One exchange on an open connection.
-async fn talk(socket: &mut TcpStream, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
-    write_frame(socket, key, message).await?;
-    let body = read_frame(socket).await?.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-    Ok(open(key, &body, now_ms(), &mut Nonces::default())?)
+/// An open connection to a member, with the nonces of its frames.
+#[derive(Debug)]
+struct Connection {
+    socket: TcpStream,
+    nonces: NonceStream,
+}
+
+impl Connection {
+    async fn open(address: &str) -> Result<Connection, ExchangeError> {
+        let socket = TcpStream::connect(address).await?;
+        socket.set_nodelay(true)?;
+        Ok(Connection { socket, nonces: nonce_stream() })
+    }
+
+    /// One exchange.
+    async fn talk(&mut self, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
+        write_frame(&mut self.socket, key, &mut self.nonces, message).await?;
+        let body = read_frame(&mut self.socket).await?.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+        Ok(open(key, &body, now_ms(), &mut Nonces::default())?)
+    }
 }
 
 /// Sends `message` to the peer at `address` on a new connection and returns
 /// its answer (the CLI's one-off exchanges).
 pub async fn exchange(address: &str, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
-    let work = async {
-        let mut socket = TcpStream::connect(address).await?;
-        talk(&mut socket, key, message).await
-    };
+    let work = async { Connection::open(address).await?.talk(key, message).await };
     tokio::time::timeout(time_limit(message), work).await.map_err(|_| ExchangeError::Timeout)?
 }
 
@@ -120,25 +139,24 @@ pub async fn exchange(address: &str, key: &[u8], message: &PeerMessage) -> Resul
 /// peer closed meanwhile (it restarted) is retried once on a new one;
 /// every message is idempotent.
 async fn exchange_reusing(
-    kept: Option<TcpStream>,
+    kept: Option<Connection>,
     address: &str,
     key: &[u8],
     message: &PeerMessage,
-) -> (Result<PeerMessage, ExchangeError>, Option<TcpStream>) {
+) -> (Result<PeerMessage, ExchangeError>, Option<Connection>) {
     let limit = time_limit(message);
-    if let Some(mut socket) = kept {
-        if let Ok(Ok(answer)) = tokio::time::timeout(limit, talk(&mut socket, key, message)).await {
-            return (Ok(answer), Some(socket));
+    if let Some(mut connection) = kept {
+        if let Ok(Ok(answer)) = tokio::time::timeout(limit, connection.talk(key, message)).await {
+            return (Ok(answer), Some(connection));
         }
     }
     let work = async {
-        let mut socket = TcpStream::connect(address).await?;
-        socket.set_nodelay(true)?;
-        let answer = talk(&mut socket, key, message).await?;
-        Ok::<_, ExchangeError>((socket, answer))
+        let mut connection = Connection::open(address).await?;
+        let answer = connection.talk(key, message).await?;
+        Ok::<_, ExchangeError>((connection, answer))
     };
     match tokio::time::timeout(limit, work).await {
-        Ok(Ok((socket, answer))) => (Ok(answer), Some(socket)),
+        Ok(Ok((connection, answer))) => (Ok(answer), Some(connection)),
         Ok(Err(error)) => (Err(error), None),
         Err(_) => (Err(ExchangeError::Timeout), None),
     }
@@ -148,7 +166,7 @@ async fn exchange_reusing(
 /// replicated write costs one round trip, not a TCP handshake.
 #[derive(Debug, Default)]
 pub struct PeerPool {
-    idle: Mutex<HashMap<String, Vec<TcpStream>>>,
+    idle: Mutex<HashMap<String, Vec<Connection>>>,
 }
 
 /// Idle connections kept per member.
@@ -158,22 +176,22 @@ impl PeerPool {
     /// Sends `message` to `address` and returns its answer, on a kept
     /// connection if there is one.
     pub async fn exchange(&self, address: &str, key: &[u8], message: &PeerMessage) -> Result<PeerMessage, ExchangeError> {
-        let (answer, socket) = exchange_reusing(self.take(address), address, key, message).await;
-        if let Some(socket) = socket {
-            self.keep(address, socket);
+        let (answer, connection) = exchange_reusing(self.take(address), address, key, message).await;
+        if let Some(connection) = connection {
+            self.keep(address, connection);
         }
         answer
     }
 
-    fn take(&self, address: &str) -> Option<TcpStream> {
+    fn take(&self, address: &str) -> Option<Connection> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).get_mut(address)?.pop()
     }
 
-    fn keep(&self, address: &str, socket: TcpStream) {
+    fn keep(&self, address: &str, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let kept = idle.entry(address.to_owned()).or_default();
         if kept.len() < IDLE_PER_PEER {
-            kept.push(socket);
+            kept.push(connection);
         }
     }
 
@@ -208,6 +226,7 @@ impl Service for PeerPort {
         let (ring, node, nonces) = (Arc::clone(&self.ring), Arc::clone(&self.node), Arc::clone(&self.nonces));
         Box::pin(async move {
             let peer = socket.peer_addr().map_or_else(|_| "unknown peer".to_string(), |a| a.to_string());
+            let mut answers = nonce_stream();
             while let Some(body) = read_frame(&mut socket).await.map_err(|e| e.to_string())? {
                 let opened = open(&ring.key, &body, now_ms(), &mut nonces.lock().unwrap_or_else(|p| p.into_inner()));
                 let message = match opened {
@@ -218,7 +237,7 @@ impl Service for PeerPort {
                     }
                 };
                 let answer = answer(&ring, &node, message).await;
-                write_frame(&mut socket, &ring.key, &answer).await.map_err(|e| e.to_string())?;
+                write_frame(&mut socket, &ring.key, &mut answers, &answer).await.map_err(|e| e.to_string())?;
             }
             Ok(())
         })
