@@ -242,6 +242,25 @@ async fn neo_get_all_through_any_member_returns_the_whole_ring_and_continues_aft
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_on_any_member_sees_every_write_of_the_ring() {
+    let (nodes, ports) = ring_of(4, "replicas = 2\n").await;
+    let mut listen = nodes[3].client().await.listen(CHANNEL).await.unwrap();
+    let ring = placement(&ports);
+    let listener = format!("127.0.0.1:{}", ports[3]);
+    // Written through another member; most of these keys are not held by
+    // the listening member.
+    write_records(&nodes[0], 60).await;
+    assert!((0..60).filter(|&i| !ring.holds(&listener, key(i), 2)).count() > 10);
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < 60 {
+        let (key, value) = tokio::time::timeout(Duration::from_secs(20), listen.next()).await.expect("a change").unwrap().unwrap();
+        seen.insert(key, value);
+    }
+    let expected: std::collections::BTreeMap<u64, Vec<u8>> = (0..60).map(|i| (key(i), value(i))).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_put_needs_its_write_acks_even_with_a_member_down() {
     let (mut nodes, ports) = ring_of(3, "write_acks = 3\n[STATS]\ninterval = 1\n").await;
     let mut client = nodes[0].client().await;

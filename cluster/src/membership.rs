@@ -69,6 +69,16 @@ impl Membership {
         &self.me
     }
 
+    /// How many members the view has.
+    pub fn len(&self) -> usize {
+        self.last_heard.len()
+    }
+
+    /// Whether the view is empty (never: a member is in its own view).
+    pub fn is_empty(&self) -> bool {
+        self.last_heard.is_empty()
+    }
+
     /// The current epoch and n, without copying the view.
     pub fn epoch_and_replicas(&self) -> (u64, u32) {
         (self.epoch, self.replicas)

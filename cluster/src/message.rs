@@ -116,6 +116,17 @@ pub enum PeerMessage {
         /// The last key of the previous page.
         after: Option<u64>,
     },
+    /// Coordinator to the members that do not hold the key: a record of
+    /// `channel` was written or removed, for their Listen and Mirror
+    /// requests; answered with [`PeerMessage::Done`].
+    Changed {
+        /// The channel.
+        channel: String,
+        /// The key.
+        key: u64,
+        /// Whether it was removed.
+        removed: bool,
+    },
     /// The names of the receiver's channels; answered with
     /// [`PeerMessage::Channels`] (GetChannels through any member).
     ListChannels,

@@ -6,6 +6,7 @@
 use shoal_cluster::message::{PeerMessage, Record};
 
 use super::{replica, sync, Ring};
+use crate::listeners::Change;
 use crate::node::DhtNode;
 
 /// The answer to `message`.
@@ -91,6 +92,12 @@ pub fn answer_at_once(ring: &Ring, node: &DhtNode, message: PeerMessage) -> Resu
         }
         PeerMessage::Offer { channel, stamps } => return Ok(compare(ring, node, &channel, &stamps)),
         PeerMessage::ListChannels => return Ok(PeerMessage::Channels(node.channels.names())),
+        PeerMessage::Changed { channel, key, removed } => {
+            if let Some(entry) = node.channels.get(&channel) {
+                entry.listeners.changed(key, if removed { Change::Removed } else { Change::Written });
+            }
+            return Ok(PeerMessage::Done { records: 0 });
+        }
         PeerMessage::ScanPrimary { channel, after } => {
             return Ok(PeerMessage::Records(replica::primary_page(ring, node, &channel, after)));
         }

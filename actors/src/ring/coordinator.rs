@@ -5,6 +5,9 @@
 //! brings stale replicas up to date (read repair).
 
 use futures_util::future::join_all;
+use shoal_cluster::membership::Health;
+
+use crate::listeners::Change;
 use shoal_cluster::message::{PeerMessage, Record};
 
 use super::{replica, Ring};
@@ -37,12 +40,38 @@ pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: 
         0 => replicas.len(),
         acks => (acks as usize).min(all),
     };
-    let stored = store_at(ring, node, channel, &replicas, &record).await;
+    let removed = record.value.is_none();
+    let (stored, ()) =
+        futures_util::join!(store_at(ring, node, channel, &replicas, &record), tell_the_others(ring, node, &replicas, channel, key, removed));
     if stored < needed.max(1) {
         count(ring, 1);
         return Err(CoordinationError::TooFewReplicas { key, stored, needed: needed.max(1) });
     }
     Ok(())
+}
+
+/// Tells the live members that do not hold the key about a write, for their
+/// Listen requests (the replicas wake theirs as they store it); this member
+/// wakes its own if it is not a replica. Nothing is sent in a ring where
+/// every member holds every key.
+async fn tell_the_others(ring: &Ring, node: &DhtNode, replicas: &[String], channel: &str, key: u64, removed: bool) {
+    if replicas.len() == ring.membership().len() {
+        return;
+    }
+    if !replicas.iter().any(|r| r == ring.me()) {
+        if let Some(entry) = node.channels.get(channel) {
+            entry.listeners.changed(key, if removed { Change::Removed } else { Change::Written });
+        }
+    }
+    let changed = PeerMessage::Changed { channel: channel.to_owned(), key, removed };
+    let others: Vec<String> = ring
+        .membership()
+        .health()
+        .into_iter()
+        .filter(|(member, health)| *health != Health::Down && !replicas.contains(member) && member.as_str() != ring.me())
+        .map(|(member, _)| member)
+        .collect();
+    join_all(others.iter().map(|member| ring.send_batched(member, changed.clone()))).await;
 }
 
 /// Counts a coordinated request (0) or a failed one (1) for stats.log.
