@@ -40,9 +40,9 @@ pub async fn write(ring: &Ring, node: &DhtNode, channel: &str, key: u64, value: 
         0 => replicas.len(),
         acks => (acks as usize).min(all),
     };
-    let removed = record.value.is_none();
-    let (stored, ()) =
-        futures_util::join!(store_at(ring, node, channel, &replicas, &record), tell_the_others(ring, node, &replicas, channel, key, removed));
+    let stored = store_at(ring, node, channel, &replicas, &record).await;
+    // After the store: a listener told of the write reads it back.
+    tell_the_others(ring, node, &replicas, channel, key, record.value.is_none()).await;
     if stored < needed.max(1) {
         count(ring, 1);
         return Err(CoordinationError::TooFewReplicas { key, stored, needed: needed.max(1) });
