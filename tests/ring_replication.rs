@@ -242,9 +242,14 @@ async fn neo_get_all_through_any_member_returns_the_whole_ring_and_continues_aft
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listen_on_any_member_sees_every_write_of_the_ring() {
+async fn listen_and_mirror_on_any_member_see_every_write_of_the_ring() {
+    use shoal_protocol::client::neo::MirrorEvent;
+    use shoal_protocol::neo::dht::mirror::MirrorArgs;
     let (nodes, ports) = ring_of(4, "replicas = 2\n").await;
     let mut listen = nodes[3].client().await.listen(CHANNEL).await.unwrap();
+    let neo = nodes[3].neo().await;
+    let args = MirrorArgs { start_suspended: false, channel: CHANNEL.as_bytes(), initial_refresh: false, periodic_refresh_s: 0 };
+    let mut mirror = neo.mirror(args).await.unwrap();
     let ring = placement(&ports);
     let listener = format!("127.0.0.1:{}", ports[3]);
     // Written through another member; most of these keys are not held by
@@ -258,6 +263,24 @@ async fn listen_on_any_member_sees_every_write_of_the_ring() {
     }
     let expected: std::collections::BTreeMap<u64, Vec<u8>> = (0..60).map(|i| (key(i), value(i))).collect();
     assert_eq!(seen, expected);
+
+    let mut mirrored = std::collections::BTreeMap::new();
+    while mirrored.len() < 60 {
+        match tokio::time::timeout(Duration::from_secs(20), mirror.next()).await.expect("a change").unwrap() {
+            Some(MirrorEvent::Changed(key, value)) => drop(mirrored.insert(key, value)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(mirrored, expected, "Mirror sees every write too");
+    let far = (0..60).find(|&i| !ring.holds(&listener, key(i), 2)).expect("a key the member does not hold");
+    nodes[0].client().await.remove(CHANNEL, key(far)).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), mirror.next()).await.expect("the removal").unwrap() {
+            Some(MirrorEvent::Deleted(deleted)) => break assert_eq!(deleted, key(far)),
+            Some(MirrorEvent::Changed(..)) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

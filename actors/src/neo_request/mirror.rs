@@ -20,11 +20,12 @@ use shoal_protocol::neo::dht::mirror::{MirrorArgs, MirrorMessage};
 use shoal_storage::dht::ChannelCursor;
 
 use super::flow::{await_final_ack, Flow, Next};
-use super::{channel, DhtNode, Replies, Task};
+use super::{channel, channel_name, DhtNode, Replies, Task};
 use crate::channels::ChannelEntry;
 use crate::counters::Action;
 use crate::listeners::{Change, ListenEvent, ListenerQueue, Watcher};
 use crate::neo::{RequestIo, TaskError};
+use crate::ring::coordinator;
 
 /// Uncompressed bytes per refresh batch (the original's).
 const BATCH_SIZE: usize = 64 * 1024;
@@ -42,6 +43,7 @@ pub(super) fn start(args: MirrorArgs<'_>, node: &Arc<DhtNode>, reply: &mut Repli
     let queue = entry.listeners.register(Watcher::Mirror);
     reply.send(&MirrorMessage::Started.encode());
     let mirror = Mirror {
+        name: channel_name(args.channel).unwrap_or_default().to_owned(),
         registration: Registration { entry, queue },
         node: Arc::clone(node),
         flow: Flow::new(args.start_suspended),
@@ -66,6 +68,8 @@ impl Drop for Registration {
 
 /// A running Mirror.
 struct Mirror {
+    /// The channel's name.
+    name: String,
     registration: Registration,
     node: Arc<DhtNode>,
     flow: Flow,
@@ -138,9 +142,15 @@ impl Mirror {
         let storage = &self.registration.entry.storage;
         let (mut records, mut bytes) = (0, 0);
         for (key, change) in changes {
-            let message = match change {
-                Change::Removed => MirrorMessage::RecordDeleted { key }.encode(),
-                Change::Written => {
+            let message = match (change, self.node.ring().cloned()) {
+                (Change::Removed, _) => MirrorMessage::RecordDeleted { key }.encode(),
+                // On a ring member the record may live on other members.
+                (Change::Written, Some(ring)) => {
+                    let Ok(Some(value)) = coordinator::read(&ring, &self.node, &self.name, key).await else { continue };
+                    bytes += value.len() as u64;
+                    MirrorMessage::RecordChanged { key, value: &value }.encode()
+                }
+                (Change::Written, None) => {
                     let Some(message) = storage.get(key, |value| {
                         bytes += value.len() as u64;
                         MirrorMessage::RecordChanged { key, value }.encode()
