@@ -281,6 +281,19 @@ async fn listen_and_mirror_on_any_member_see_every_write_of_the_ring() {
             other => panic!("unexpected {other:?}"),
         }
     }
+
+    // A refresh through the member sends the whole ring's records.
+    let mut refreshing = neo.mirror(MirrorArgs { initial_refresh: true, ..args }).await.unwrap();
+    let mut refreshed = std::collections::BTreeMap::new();
+    while refreshed.len() < 59 {
+        match tokio::time::timeout(Duration::from_secs(20), refreshing.next()).await.expect("a refresh").unwrap() {
+            Some(MirrorEvent::Refreshed(batch)) => refreshed.extend(batch),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut remaining = expected.clone();
+    remaining.remove(&key(far));
+    assert_eq!(refreshed, remaining);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

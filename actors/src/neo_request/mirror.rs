@@ -9,13 +9,17 @@
 //! 256 Ki changes behind loses changes and is told so with UpdateOverflow.
 //! Removing the channel ends the stream with ChannelRemoved, which the
 //! client acknowledges.
+//!
+//! On a ring member, changes to keys the member does not hold arrive from
+//! their coordinators, values are read through the ring, and refreshes scan
+//! the whole ring.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use shoal_protocol::legacy::batch::BatchWriter;
-use crate::batch_fill::fill_batch;
+use shoal_protocol::legacy::batch::{Added, BatchWriter};
+use crate::batch_fill::{fill_batch, Filled};
 use shoal_protocol::neo::dht::mirror::{MirrorArgs, MirrorMessage};
 use shoal_storage::dht::ChannelCursor;
 
@@ -26,6 +30,7 @@ use crate::counters::Action;
 use crate::listeners::{Change, ListenEvent, ListenerQueue, Watcher};
 use crate::neo::{RequestIo, TaskError};
 use crate::ring::coordinator;
+use crate::ring::scan::RingScan;
 
 /// Uncompressed bytes per refresh batch (the original's).
 const BATCH_SIZE: usize = 64 * 1024;
@@ -42,15 +47,18 @@ pub(super) fn start(args: MirrorArgs<'_>, node: &Arc<DhtNode>, reply: &mut Repli
     };
     let queue = entry.listeners.register(Watcher::Mirror);
     reply.send(&MirrorMessage::Started.encode());
-    let mirror = Mirror {
+    let mut mirror = Mirror {
         name: channel_name(args.channel).unwrap_or_default().to_owned(),
         registration: Registration { entry, queue },
         node: Arc::clone(node),
         flow: Flow::new(args.start_suspended),
-        refresh: args.initial_refresh.then(|| ChannelCursor::in_key_order(None)),
+        refresh: None,
         batch: BatchWriter::new(BATCH_SIZE),
         period: (args.periodic_refresh_s > 0).then(|| Duration::from_secs(u64::from(args.periodic_refresh_s))),
     };
+    if args.initial_refresh {
+        mirror.refresh = Some(mirror.start_refresh());
+    }
     Some(Task::new(move |io: RequestIo| mirror.run(io)))
 }
 
@@ -74,7 +82,7 @@ struct Mirror {
     node: Arc<DhtNode>,
     flow: Flow,
     /// The refresh in progress, if any.
-    refresh: Option<ChannelCursor>,
+    refresh: Option<Refresh>,
     batch: BatchWriter,
     period: Option<Duration>,
 }
@@ -113,7 +121,7 @@ impl Mirror {
                 }
                 _ = next_tick(&mut refresh_timer) => {
                     if self.refresh.is_none() {
-                        self.refresh = Some(ChannelCursor::in_key_order(None));
+                        self.refresh = Some(self.start_refresh());
                     }
                 }
             }
@@ -167,21 +175,47 @@ impl Mirror {
         Ok(true)
     }
 
+    /// Starts a refresh: of this node's records, or on a ring member of the
+    /// whole ring's ([`RingScan`]).
+    fn start_refresh(&self) -> Refresh {
+        match self.node.ring() {
+            Some(ring) => Refresh::Ring { scan: RingScan::new(Arc::clone(ring), Arc::clone(&self.node), &self.name, None), carried: None },
+            None => Refresh::Local(ChannelCursor::in_key_order(None)),
+        }
+    }
+
     /// Sends the next batch of the refresh in progress.
     async fn send_refresh_batch(&mut self, io: &RequestIo) -> Result<(), TaskError> {
-        let Some(cursor) = self.refresh.as_mut() else { return Ok(()) };
+        let Some(refresh) = self.refresh.as_mut() else { return Ok(()) };
         let batch = &mut self.batch;
-        let filled = fill_batch(
-            cursor,
-            &self.registration.entry.storage,
-            |key, value| Some(batch.add_keyed(key, value)),
-            |key, len| {
-                tracing::warn!(
-                    target: "dhtproto.node.neo.request.Mirror",
-                    "Mirror: record 0x{key:016x} ({len} bytes) too large for a refresh batch, skipped"
-                )
-            },
-        );
+        let filled = match refresh {
+            Refresh::Local(cursor) => {
+                fill_batch(cursor, &self.registration.entry.storage, |key, value| Some(batch.add_keyed(key, value)), too_big)
+            }
+            Refresh::Ring { scan, carried } => {
+                let mut filled = Filled::default();
+                loop {
+                    let next = match carried.take() {
+                        Some(record) => Some(record),
+                        None => scan.next().await,
+                    };
+                    let Some((key, value)) = next else { break };
+                    match batch.add_keyed(key, &value) {
+                        Added::Yes => {
+                            filled.records += 1;
+                            filled.bytes += value.len() as u64;
+                        }
+                        Added::BatchFull => {
+                            *carried = Some((key, value));
+                            filled.more = true;
+                            break;
+                        }
+                        Added::TooBig => too_big(key, value.len()),
+                    }
+                }
+                filled
+            }
+        };
         if !filled.more {
             self.refresh = None;
         }
@@ -194,6 +228,19 @@ impl Mirror {
         batch.finish(&mut message);
         io.send(&message).await
     }
+}
+
+/// A refresh in progress.
+enum Refresh {
+    /// Over this node's records.
+    Local(ChannelCursor),
+    /// Over the whole ring's, with the record that did not fit the last
+    /// batch.
+    Ring { scan: RingScan, carried: Option<(u64, Vec<u8>)> },
+}
+
+fn too_big(key: u64, len: usize) {
+    tracing::warn!(target: "dhtproto.node.neo.request.Mirror", "Mirror: record 0x{key:016x} ({len} bytes) too large for a refresh batch, skipped");
 }
 
 /// The next periodic refresh, or never when there is none.
