@@ -9,15 +9,13 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use memchr::memmem::Finder;
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
-use crate::batch_fill::fill_batch;
+use crate::batch_fill::ScanSource;
 use shoal_protocol::neo::dht::get_all::{GetAllArgs, GetAllMessage};
-use shoal_storage::dht::ChannelCursor;
 
 use super::flow::{await_final_ack, Flow, Next};
 use super::{channel, channel_name, DhtNode, Replies, Task};
 use crate::counters::Action;
 use crate::neo::{RequestIo, TaskError};
-use crate::ring::scan::RingScan;
 
 /// Uncompressed bytes per batch (swarm's RecordBatcher default).
 const BATCH_SIZE: usize = 64 * 1024;
@@ -27,7 +25,7 @@ const RECORD_BATCH: u8 = 7;
 
 /// Answers Started (or Error for an invalid channel name) and returns the
 /// task that streams the records: this node's, or on a ring member the
-/// whole ring's ([`RingScan`]).
+/// whole ring's ([`ScanSource`]).
 pub(super) fn start(args: GetAllArgs<'_>, node: &Arc<DhtNode>, reply: &mut Replies<'_>) -> Option<Task> {
     let Some(entry) = channel(args.channel, node) else {
         reply.send(&GetAllMessage::Error.encode());
@@ -38,23 +36,17 @@ pub(super) fn start(args: GetAllArgs<'_>, node: &Arc<DhtNode>, reply: &mut Repli
     let GetAllArgs { start_suspended, continue_after, keys_only, .. } = args;
     let node = Arc::clone(node);
     let what = What { keys_only, filter };
-    if let Some(ring) = node.ring().cloned() {
-        let name = channel_name(args.channel).unwrap_or_default().to_owned();
-        return Some(Task::new(move |io: RequestIo| async move {
-            let scan = RingScan::new(ring, Arc::clone(&node), &name, continue_after);
-            stream_ring(io, scan, &node, what, start_suspended).await
-        }));
-    }
+    let name = channel_name(args.channel).unwrap_or_default().to_owned();
     Some(Task::new(move |mut io: RequestIo| async move {
         let mut flow = Flow::new(start_suspended);
-        let mut cursor = ChannelCursor::in_key_order(continue_after);
+        let mut source = ScanSource::in_key_order(&node, Some(entry), &name, continue_after);
         let mut batch = BatchWriter::new(BATCH_SIZE);
         let mut message = BytesMut::new();
         loop {
             if flow.poll(&mut io).await? == Next::Stop || flow.wait_while_suspended(&mut io).await? == Next::Stop {
                 return Ok(());
             }
-            let filled = fill_batch(&mut cursor, &entry.storage, |key, value| what.add(&mut batch, key, value), too_big);
+            let filled = source.fill(|key, value| what.add(&mut batch, key, value), too_big).await;
             node.counters.action(Action::Iterated, filled.records, filled.bytes);
             send_batch(&mut io, &mut batch, &mut message).await?;
             if !filled.more {
@@ -93,43 +85,4 @@ async fn send_batch(io: &mut RequestIo, batch: &mut BatchWriter, message: &mut B
     message.extend_from_slice(&[RECORD_BATCH]);
     batch.finish(message);
     io.send(message).await
-}
-
-/// The ring-wide GetAll: batches filled from the merged scan, with the same
-/// flow control and ending as a lone node's.
-async fn stream_ring(mut io: RequestIo, mut scan: RingScan, node: &DhtNode, what: What, suspended: bool) -> Result<(), TaskError> {
-    let mut flow = Flow::new(suspended);
-    let mut batch = BatchWriter::new(BATCH_SIZE);
-    let mut message = BytesMut::new();
-    // A record that did not fit the last batch starts the next one.
-    let mut carried: Option<(u64, Vec<u8>)> = None;
-    loop {
-        if flow.poll(&mut io).await? == Next::Stop || flow.wait_while_suspended(&mut io).await? == Next::Stop {
-            return Ok(());
-        }
-        let mut more = false;
-        loop {
-            let next = match carried.take() {
-                Some(record) => Some(record),
-                None => scan.next().await,
-            };
-            let Some((key, value)) = next else { break };
-            match what.add(&mut batch, key, &value) {
-                Some(Added::Yes) => node.counters.action(Action::Iterated, 1, value.len() as u64),
-                Some(Added::BatchFull) => {
-                    carried = Some((key, value));
-                    more = true;
-                    break;
-                }
-                Some(Added::TooBig) => too_big(key, value.len()),
-                None => {}
-            }
-        }
-        send_batch(&mut io, &mut batch, &mut message).await?;
-        if !more {
-            break;
-        }
-    }
-    io.send(&GetAllMessage::Finished.encode()).await?;
-    await_final_ack(&mut io).await
 }

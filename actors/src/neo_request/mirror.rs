@@ -18,10 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use shoal_protocol::legacy::batch::{Added, BatchWriter};
-use crate::batch_fill::{fill_batch, Filled};
+use shoal_protocol::legacy::batch::BatchWriter;
+use crate::batch_fill::ScanSource;
 use shoal_protocol::neo::dht::mirror::{MirrorArgs, MirrorMessage};
-use shoal_storage::dht::ChannelCursor;
 
 use super::flow::{await_final_ack, Flow, Next};
 use super::{channel, channel_name, DhtNode, Replies, Task};
@@ -30,7 +29,6 @@ use crate::counters::Action;
 use crate::listeners::{Change, ListenEvent, ListenerQueue, Watcher};
 use crate::neo::{RequestIo, TaskError};
 use crate::ring::coordinator;
-use crate::ring::scan::RingScan;
 
 /// Uncompressed bytes per refresh batch (the original's).
 const BATCH_SIZE: usize = 64 * 1024;
@@ -82,7 +80,7 @@ struct Mirror {
     node: Arc<DhtNode>,
     flow: Flow,
     /// The refresh in progress, if any.
-    refresh: Option<Refresh>,
+    refresh: Option<ScanSource>,
     batch: BatchWriter,
     period: Option<Duration>,
 }
@@ -176,46 +174,16 @@ impl Mirror {
     }
 
     /// Starts a refresh: of this node's records, or on a ring member of the
-    /// whole ring's ([`RingScan`]).
-    fn start_refresh(&self) -> Refresh {
-        match self.node.ring() {
-            Some(ring) => Refresh::Ring { scan: RingScan::new(Arc::clone(ring), Arc::clone(&self.node), &self.name, None), carried: None },
-            None => Refresh::Local(ChannelCursor::in_key_order(None)),
-        }
+    /// whole ring's.
+    fn start_refresh(&self) -> ScanSource {
+        ScanSource::in_key_order(&self.node, Some(Arc::clone(&self.registration.entry)), &self.name, None)
     }
 
     /// Sends the next batch of the refresh in progress.
     async fn send_refresh_batch(&mut self, io: &RequestIo) -> Result<(), TaskError> {
         let Some(refresh) = self.refresh.as_mut() else { return Ok(()) };
         let batch = &mut self.batch;
-        let filled = match refresh {
-            Refresh::Local(cursor) => {
-                fill_batch(cursor, &self.registration.entry.storage, |key, value| Some(batch.add_keyed(key, value)), too_big)
-            }
-            Refresh::Ring { scan, carried } => {
-                let mut filled = Filled::default();
-                loop {
-                    let next = match carried.take() {
-                        Some(record) => Some(record),
-                        None => scan.next().await,
-                    };
-                    let Some((key, value)) = next else { break };
-                    match batch.add_keyed(key, &value) {
-                        Added::Yes => {
-                            filled.records += 1;
-                            filled.bytes += value.len() as u64;
-                        }
-                        Added::BatchFull => {
-                            *carried = Some((key, value));
-                            filled.more = true;
-                            break;
-                        }
-                        Added::TooBig => too_big(key, value.len()),
-                    }
-                }
-                filled
-            }
-        };
+        let filled = refresh.fill(|key, value| Some(batch.add_keyed(key, value)), too_big).await;
         if !filled.more {
             self.refresh = None;
         }
@@ -228,15 +196,6 @@ impl Mirror {
         batch.finish(&mut message);
         io.send(&message).await
     }
-}
-
-/// A refresh in progress.
-enum Refresh {
-    /// Over this node's records.
-    Local(ChannelCursor),
-    /// Over the whole ring's, with the record that did not fit the last
-    /// batch.
-    Ring { scan: RingScan, carried: Option<(u64, Vec<u8>)> },
 }
 
 fn too_big(key: u64, len: usize) {

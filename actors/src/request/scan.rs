@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
-use crate::batch_fill::{fill_batch, Filled};
+use crate::batch_fill::ScanSource;
 use shoal_protocol::legacy::wire::put_array;
 use shoal_storage::dht::hash::format_hex_key;
-use shoal_storage::dht::ChannelCursor;
 
 use bytes::BytesMut;
 use shoal_protocol::legacy::Status;
@@ -23,8 +22,6 @@ use crate::channels::ChannelEntry;
 use crate::node::DhtNode;
 use crate::connection::{ClientIo, ConnectionError};
 use crate::counters::Action;
-use crate::ring::scan::RingScan;
-use crate::ring::Ring;
 
 /// What a scan sends of each record.
 pub enum ScanKind {
@@ -51,18 +48,14 @@ impl Scan {
     }
 
     /// Streams the batches and the end marker. Like the original, a missing
-    /// or empty channel still sends one (empty) batch before the end.
+    /// or empty channel still sends one (empty) batch before the end. On a
+    /// ring member the batches hold the whole ring's records, each once.
     pub async fn stream(self, io: &mut ClientIo) -> Result<(), ConnectionError> {
-        if let Some(ring) = io.node.ring().cloned() {
-            return self.stream_ring(&ring, io).await;
-        }
         let mut batch = BatchWriter::new(io.node.limits.batch_size);
-        let mut cursor = ChannelCursor::new();
+        let mut source = ScanSource::whole(&io.node, self.channel.clone(), &self.name);
         loop {
-            let filled = match &self.channel {
-                Some(channel) => fill_batch(
-                    &mut cursor,
-                    &channel.storage,
+            let filled = source
+                .fill(
                     |key, value| self.add(&mut batch, key, value),
                     |_, len| {
                         tracing::warn!(
@@ -71,9 +64,8 @@ impl Scan {
                             self.name
                         )
                     },
-                ),
-                None => Filled::default(),
-            };
+                )
+                .await;
             io.node.counters.action(Action::Iterated, filled.records, filled.bytes);
             batch.finish(&mut io.output);
             io.flush().await?;
@@ -81,39 +73,6 @@ impl Scan {
                 break;
             }
         }
-        put_array(&mut io.output, b"");
-        io.flush().await
-    }
-
-    /// On a ring member: the whole ring's records of the channel, each once
-    /// ([`RingScan`]).
-    async fn stream_ring(self, ring: &Arc<Ring>, io: &mut ClientIo) -> Result<(), ConnectionError> {
-        let node = Arc::clone(&io.node);
-        let mut batch = BatchWriter::new(node.limits.batch_size);
-        let mut scan = RingScan::new(Arc::clone(ring), Arc::clone(&node), &self.name, None);
-        while let Some((key, value)) = scan.next().await {
-            node.counters.action(Action::Iterated, 1, value.len() as u64);
-            loop {
-                match self.add(&mut batch, key, &value) {
-                    Some(Added::BatchFull) => {
-                        batch.finish(&mut io.output);
-                        io.flush().await?;
-                    }
-                    Some(Added::TooBig) => {
-                        let len = value.len();
-                        tracing::warn!(
-                            target: "shoal.request",
-                            "Large record ({len} bytes) being skipped for compressed batch request on {}",
-                            self.name
-                        );
-                        break;
-                    }
-                    Some(Added::Yes) | None => break,
-                }
-            }
-        }
-        batch.finish(&mut io.output);
-        io.flush().await?;
         put_array(&mut io.output, b"");
         io.flush().await
     }

@@ -11,9 +11,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use shoal_cluster::message::{PeerMessage, Record};
+use shoal_protocol::legacy::batch::Added;
 use shoal_storage::dht::ChannelCursor;
 
 use super::{replica, Ring};
+use crate::batch_fill::Filled;
 use crate::node::DhtNode;
 
 /// A merged scan over the members' pages.
@@ -22,6 +24,8 @@ pub struct RingScan {
     node: Arc<DhtNode>,
     channel: String,
     sources: Vec<Source>,
+    /// The record that did not fit the last batch: the next one starts with it.
+    carried: Option<(u64, Vec<u8>)>,
 }
 
 /// One member's pages.
@@ -38,11 +42,44 @@ impl RingScan {
     pub fn new(ring: Arc<Ring>, node: Arc<DhtNode>, channel: &str, after: Option<u64>) -> Self {
         let members = ring.membership().view().members;
         let sources = members.into_iter().map(|member| Source { member, after, page: VecDeque::new(), done: false }).collect();
-        RingScan { ring, node, channel: channel.to_owned(), sources }
+        RingScan { ring, node, channel: channel.to_owned(), sources, carried: None }
+    }
+
+    /// Feeds the next records to `add` until the batch is full or the scan
+    /// ends, as [`fill_batch`](crate::batch_fill::fill_batch) does for one
+    /// node's channel: `add` returns `None` for a record it leaves out, and
+    /// a record too large for an empty batch is skipped after `too_big`
+    /// was told of it.
+    pub async fn fill_batch(
+        &mut self,
+        mut add: impl FnMut(u64, &[u8]) -> Option<Added>,
+        mut too_big: impl FnMut(u64, usize),
+    ) -> Filled {
+        let mut filled = Filled::default();
+        loop {
+            let next = match self.carried.take() {
+                Some(record) => Some(record),
+                None => self.next().await,
+            };
+            let Some((key, value)) = next else { return filled };
+            match add(key, &value) {
+                None => {}
+                Some(Added::Yes) => {
+                    filled.records += 1;
+                    filled.bytes += value.len() as u64;
+                }
+                Some(Added::BatchFull) => {
+                    self.carried = Some((key, value));
+                    filled.more = true;
+                    return filled;
+                }
+                Some(Added::TooBig) => too_big(key, value.len()),
+            }
+        }
     }
 
     /// The next record (key and value) in scan order; `None` at the end.
-    pub async fn next(&mut self) -> Option<(u64, Vec<u8>)> {
+    async fn next(&mut self) -> Option<(u64, Vec<u8>)> {
         for index in 0..self.sources.len() {
             if self.sources[index].page.is_empty() && !self.sources[index].done {
                 self.refill(index).await;
