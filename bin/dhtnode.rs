@@ -27,7 +27,7 @@ use shoal_actors::ring::{Ring, RingNode};
 use shoal_cluster::membership::Membership;
 use shoal_actors::node::{DhtNode, Limits};
 use shoal_actors::stats::Stats;
-use shoal_actors::neo::CredentialsStore;
+use shoal_actors::neo::{CredentialsStore, CREDENTIALS_FILE};
 use shoal_storage::dht::hash::HashRange;
 
 /// Command line, as the original's (`-c`, `-O`), plus shoal's defaults.
@@ -181,5 +181,3 @@ fn join_ring(settings: &RingConfig) -> anyhow::Result<Ring> {
     Ok(Ring::new(membership, key, settings.virtual_nodes, settings.write_acks))
 }
 
-/// Where the original reads its neo credentials from.
-const CREDENTIALS_FILE: &str = "etc/credentials";

@@ -21,7 +21,7 @@ use shoal_actors::dmq::node::{DmqCounters, DmqNode};
 use shoal_actors::dmq::stats::DmqStats;
 use shoal_actors::dmq::store::{StoreThread, Wakers};
 use shoal_actors::listener::Ports;
-use shoal_actors::neo::CredentialsStore;
+use shoal_actors::neo::{CredentialsStore, CREDENTIALS_FILE};
 use shoal_actors::process::{exit_status, handle_signals, start_process, start_workers, stop_workers, ConfigArgs};
 use shoal_actors::service::NeoPort;
 use shoal_storage::dmq::store::DmqStore;
@@ -35,8 +35,6 @@ struct Args {
     config: ConfigArgs,
 }
 
-/// Where the original reads its neo credentials from.
-const CREDENTIALS_FILE: &str = "etc/credentials";
 
 fn main() -> ExitCode {
     exit_status("dmqnode", run(Args::parse()))

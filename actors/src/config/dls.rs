@@ -110,7 +110,7 @@ impl FromIni for DlsNodeConfig {
             connection_limit: s.integer("connection_limit", 5000, u32_max)? as usize,
             backlog: s.integer("backlog", 2048, u32_max)? as u32,
             unix_socket_path: PathBuf::from(s.required("unix_socket_path")?),
-            credentials_path: PathBuf::from(s.string("credentials_path").unwrap_or("etc/credentials")),
+            credentials_path: PathBuf::from(s.string("credentials_path").unwrap_or(crate::neo::CREDENTIALS_FILE)),
         };
 
         reader.check_keys("Performance", PERFORMANCE_KEYS)?;

@@ -8,6 +8,10 @@ use std::sync::{Arc, RwLock};
 
 use shoal_protocol::neo::{Credentials, CredentialsError};
 
+/// Where the originals read their neo credentials from, relative to the
+/// node's working directory.
+pub const CREDENTIALS_FILE: &str = "etc/credentials";
+
 /// The credentials in force, shared by the neo listener and the control
 /// socket.
 pub struct CredentialsStore {

@@ -12,5 +12,5 @@ pub mod credentials;
 pub mod handshake;
 pub mod session;
 
-pub use credentials::CredentialsStore;
+pub use credentials::{CredentialsStore, CREDENTIALS_FILE};
 pub use session::{NeoError, NeoService, Replies, RequestIo, Task, TaskError};
