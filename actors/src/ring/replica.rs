@@ -18,7 +18,7 @@ pub fn store(node: &DhtNode, versions: &Versions, channel: &str, record: &Record
     let entry = channel_versions.entry(record.key);
     let ours = match &entry {
         Entry::Occupied(version) => Some(version.get().stamp),
-        Entry::Vacant(_) => node.channels.get(channel).filter(|c| c.storage.contains(record.key)).map(|_| 0),
+        Entry::Vacant(_) => unstamped(node, channel, record.key),
     };
     if ours.is_some_and(|stamp| record.stamp <= stamp) {
         return false;
@@ -49,6 +49,12 @@ pub fn knows(node: &DhtNode, versions: &Versions, channel: &str, key: u64) -> Op
     if let Some(version) = versions.channel(channel).get(&key) {
         return Some(version.stamp);
     }
+    unstamped(node, channel, key)
+}
+
+/// Stamp 0 if the channel holds `key` without a version (loaded from a
+/// dump), `None` if it does not hold it.
+fn unstamped(node: &DhtNode, channel: &str, key: u64) -> Option<u64> {
     node.channels.get(channel).filter(|c| c.storage.contains(key)).map(|_| 0)
 }
 
