@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -21,7 +21,8 @@ use shoal_actors::control::Commands;
 use shoal_actors::dls::checkpoint::Checkpointer;
 use shoal_actors::connection::LegacyPort;
 use shoal_actors::dls::neo::DlsNeo;
-use shoal_actors::dls::node::{lock, DlsCounters, DlsNode};
+use shoal_actors::dls::node::{DlsCounters, DlsNode};
+use shoal_actors::dls::shared_channel::SharedChannel;
 use shoal_actors::dls::pool::DiskPool;
 use shoal_actors::dls::stats::DlsStats;
 use shoal_actors::listener::Ports;
@@ -82,7 +83,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     for name in &channels {
         tracing::info!(target: "dlsnode.storage.StorageChannels", "Opening DLS directory '{name}'");
         let channel = DlsChannel::new(&data_dir, name, node.write_buffer_size);
-        node.channels.insert(name.clone(), Arc::new(Mutex::new(channel)));
+        node.channels.insert(name.clone(), SharedChannel::new(channel));
     }
 
     let system = System::new();
@@ -127,7 +128,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     // checkpoint is not needed any more.
     let mut clean = true;
     for entry in node.channels.iter() {
-        let mut channel = lock(entry.value());
+        let mut channel = entry.value().lock();
         tracing::info!(target: "dlsnode.main", "Closing DLS channel '{}'", channel.name());
         if let Err(error) = channel.checkpoint().and_then(|_| channel.close()) {
             tracing::error!(target: "dlsnode.main", "closing '{}': {error}", channel.name());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use shoal_storage::dls::checkpoint;
 
-use super::node::{lock, DlsNode};
+use super::node::DlsNode;
 
 /// The actor owning both timers.
 pub struct Checkpointer {
@@ -53,7 +53,7 @@ pub async fn flush_all(node: &Arc<DlsNode>) -> Result<(), super::pool::PoolStopp
     node.pool
         .run(move || {
             for channel in channels {
-                let mut channel = lock(&channel);
+                let mut channel = channel.lock();
                 if let Err(error) = channel.flush() {
                     tracing::error!(target: "dlsnode.storage", "flushing '{}': {error}", channel.name());
                 }
@@ -70,7 +70,7 @@ pub async fn commit(node: &Arc<DlsNode>, file: PathBuf) {
         .run(move || {
             let mut lines = Vec::new();
             for channel in channels {
-                let mut channel = lock(&channel);
+                let mut channel = channel.lock();
                 match channel.checkpoint() {
                     Ok(more) => lines.extend(more),
                     Err(error) => tracing::error!(target: "dlsnode.storage.checkpoint", "syncing '{}': {error}", channel.name()),

@@ -1,7 +1,8 @@
 //! The dlsnode: the log store on the shared actor framework.
 //!
 //! - [`node::DlsNode`]: what every connection shares; [`pool::DiskPool`]:
-//!   the threads that do all bucket I/O.
+//!   the threads that do all bucket I/O; [`shared_channel`]: a channel and
+//!   the group commit of its Puts.
 //! - [`legacy`]: the legacy protocol's service; [`request`]: one module per
 //!   legacy request kind.
 //! - [`neo`]: the neo requests Put and GetRange.
@@ -17,4 +18,5 @@ pub mod neo;
 pub mod node;
 pub mod pool;
 pub mod request;
+pub mod shared_channel;
 pub mod stats;

@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use shoal_protocol::dls::legacy::DlsCommand;
 use shoal_storage::dls::channel::DlsChannel;
 
 use super::pool::DiskPool;
+use super::shared_channel::SharedChannel;
 use crate::connection::Traffic;
 use crate::counters::RequestCounters;
 
@@ -66,13 +67,10 @@ impl DlsCounters {
     }
 }
 
-/// A channel, locked while a disk thread works on it.
-pub type SharedChannel = Arc<Mutex<DlsChannel>>;
-
 /// The state shared by all connections of one dlsnode.
 pub struct DlsNode {
     /// Every channel by name.
-    pub channels: DashMap<String, SharedChannel>,
+    pub channels: DashMap<String, Arc<SharedChannel>>,
     /// Where the channel directories are.
     pub data_dir: PathBuf,
     /// The disk threads.
@@ -96,13 +94,14 @@ pub struct DlsNode {
 impl DlsNode {
     /// The channel `name`, created (in memory; its directory on the first
     /// write) if missing. The caller has validated the name.
-    pub fn channel(&self, name: &str) -> SharedChannel {
+    pub fn channel(&self, name: &str) -> Arc<SharedChannel> {
         if let Some(channel) = self.channels.get(name) {
             return Arc::clone(&channel);
         }
-        let entry = self.channels.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(Mutex::new(DlsChannel::new(&self.data_dir, name, self.write_buffer_size)))
-        });
+        let entry = self
+            .channels
+            .entry(name.to_owned())
+            .or_insert_with(|| SharedChannel::new(DlsChannel::new(&self.data_dir, name, self.write_buffer_size)));
         Arc::clone(&entry)
     }
 
@@ -122,10 +121,4 @@ impl Traffic for DlsNode {
     fn bytes_sent(&self) -> &AtomicU64 {
         &self.counters.bytes_sent
     }
-}
-
-/// Locks a channel on a disk thread (a poisoned lock is still usable: the
-/// channel's files are the truth).
-pub fn lock(channel: &SharedChannel) -> std::sync::MutexGuard<'_, DlsChannel> {
-    channel.lock().unwrap_or_else(|p| p.into_inner())
 }

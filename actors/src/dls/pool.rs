@@ -41,6 +41,14 @@ impl DiskPool {
         Ok(Arc::new(DiskPool { jobs: Mutex::new(Some(jobs)), threads: Mutex::new(handles) }))
     }
 
+    /// Queues `job` on a disk thread, nobody waiting for its end.
+    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) -> Result<(), PoolStopped> {
+        match &*self.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(jobs) => jobs.send(Box::new(job)).map_err(|_| PoolStopped),
+            None => Err(PoolStopped),
+        }
+    }
+
     /// Queues `job` on a disk thread at once (before the returned future is
     /// awaited, so work can be started ahead) and resolves to its result.
     pub fn run<T: Send + 'static>(
@@ -48,10 +56,7 @@ impl DiskPool {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> impl std::future::Future<Output = Result<T, PoolStopped>> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let sent = match &*self.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(jobs) => jobs.send(Box::new(move || drop(done.send(job())))).is_ok(),
-            None => false,
-        };
+        let sent = self.spawn(move || drop(done.send(job()))).is_ok();
         async move {
             if !sent {
                 return Err(PoolStopped);

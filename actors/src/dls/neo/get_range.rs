@@ -15,7 +15,6 @@ use shoal_storage::dls::channel::RangeScan;
 
 use super::{valid_channel, DlsNode, Replies, Task};
 use crate::dls::filter::ValueFilter;
-use crate::dls::node::lock;
 use crate::neo::{RequestIo, TaskError};
 
 /// Start statuses.
@@ -69,7 +68,7 @@ async fn get_range(node: Arc<DlsNode>, channel: String, low: u64, high: u64, fil
 async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filter: ValueFilter, io: &mut RequestIo) -> Result<(), TaskError> {
     let shared = node.channel(&channel);
     let read_buffer = node.read_buffer;
-    let opened = node.pool.run(move || lock(&shared).scan(low, high, read_buffer)).await;
+    let opened = node.pool.run(move || shared.lock().scan(low, high, read_buffer)).await;
     let scan = match opened {
         Ok(Ok(scan)) => Some(scan),
         Ok(Err(error)) => {

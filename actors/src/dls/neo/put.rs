@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::{valid_channel, DlsNode, Task};
-use crate::dls::node::lock;
 use crate::neo::RequestIo;
 
 /// The status bytes of a neo Put.
@@ -21,7 +20,7 @@ pub(super) fn start(args: shoal_protocol::dls::neo::PutArgs<'_>, node: &Arc<DlsN
         let shared = node.channel(&channel);
         let started = std::time::Instant::now();
         node.counters.neo_put.started();
-        let stored = node.pool.run(move || lock(&shared).put(key, &value)).await;
+        let stored = shared.append(&node.pool, key, value).await;
         node.counters.neo_put.finished(started.elapsed());
         let status = match stored {
             Ok(Ok(())) => PUT,

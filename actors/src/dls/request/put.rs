@@ -5,7 +5,6 @@
 
 use shoal_protocol::legacy::Status;
 
-use crate::dls::node::lock;
 use super::{disk_failed, key, status, valid_channel, ClientIo, ConnectionError, DlsNode};
 
 /// Largest value a legacy Put stores (the original's).
@@ -27,7 +26,7 @@ pub(super) async fn handle(channel: &[u8], key_text: &[u8], value: &[u8], io: &m
     let shared = node.channel(channel);
     let value = value.to_vec();
     let len = value.len() as u64;
-    let stored = node.pool.run(move || lock(&shared).put(key, &value)).await;
+    let stored = shared.append(&node.pool, key, value).await;
     match stored {
         Ok(Ok(())) => {
             node.counters.handled(1, len);

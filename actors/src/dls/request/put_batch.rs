@@ -8,7 +8,6 @@ use shoal_protocol::legacy::request::MAX_ARRAY;
 use shoal_protocol::legacy::Status;
 use shoal_storage::dht::hash::parse_hex_key;
 
-use crate::dls::node::lock;
 use super::{disk_failed, status, valid_channel, ClientIo, ConnectionError, DlsNode};
 
 /// Largest uncompressed batch accepted (the client's batch buffer).
@@ -36,7 +35,7 @@ pub(super) async fn handle(channel: &[u8], batch_bytes: &[u8], io: &mut ClientIo
     let stored = node
         .pool
         .run(move || {
-            let mut channel = lock(&shared);
+            let mut channel = shared.lock();
             channel.create_dir()?;
             records.iter().try_for_each(|(key, value)| channel.put(*key, value))
         })

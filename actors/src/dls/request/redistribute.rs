@@ -20,7 +20,6 @@ use shoal_storage::dht::hash::format_hex_key;
 use shoal_storage::dls::bucket::BucketReader;
 
 use super::{status, ClientIo, ConnectionError, DlsNode};
-use crate::dls::node::lock;
 
 /// Uncompressed bytes per forwarded batch.
 const BATCH_SIZE: usize = 64 * 1024;
@@ -57,14 +56,14 @@ async fn redistribute(node: &Arc<DlsNode>, fraction: f32, mut forwarder: Forward
     for name in node.channel_names() {
         let shared = node.channel(&name);
         let reading = Arc::clone(&shared);
-        let buckets = node.pool.run(move || lock(&reading).buckets()).await.map_err(stopped)??;
+        let buckets = node.pool.run(move || reading.lock().buckets()).await.map_err(stopped)??;
         for (bucket, _) in buckets {
             let draw = getrandom::u64().map_err(|e| std::io::Error::other(e.to_string()))?;
             if draw as f64 / u64::MAX as f64 >= f64::from(fraction) {
                 continue;
             }
             let detaching = Arc::clone(&shared);
-            let path = node.pool.run(move || lock(&detaching).detach_bucket(bucket)).await.map_err(stopped)??;
+            let path = node.pool.run(move || detaching.lock().detach_bucket(bucket)).await.map_err(stopped)??;
             let opened = path.clone();
             let reader = node.pool.run(move || BucketReader::open(&opened, 1 << 16)).await.map_err(stopped)??;
             let outgoing = Arc::new(Mutex::new(Outgoing { reader, carry: None }));

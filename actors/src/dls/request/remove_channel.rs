@@ -14,7 +14,7 @@ pub(super) async fn handle(channel: &[u8], io: &mut ClientIo<DlsNode>) -> Result
     node.channels.remove(channel);
     let removed = node
         .pool
-        .run(move || crate::dls::node::lock(&shared).remove())
+        .run(move || shared.lock().remove())
         .await;
     match removed {
         Ok(Ok(())) => tracing::info!(target: "dlsnode.request", "Clearing (deleting) DLS channel '{channel}'"),

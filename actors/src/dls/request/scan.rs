@@ -13,7 +13,6 @@ use shoal_protocol::legacy::Status;
 use shoal_storage::dht::hash::format_hex_key;
 use shoal_storage::dls::channel::RangeScan;
 
-use crate::dls::node::lock;
 use super::{disk_failed, status, ClientIo, ConnectionError, DlsNode};
 use crate::dls::filter::ValueFilter;
 
@@ -38,7 +37,7 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
     let shared = node.channel(&spec.channel);
     let read_buffer = node.read_buffer;
     let (low, high) = (spec.low, spec.high);
-    let opened = node.pool.run(move || lock(&shared).scan(low, high, read_buffer)).await;
+    let opened = node.pool.run(move || shared.lock().scan(low, high, read_buffer)).await;
     let mut scan = match opened {
         Ok(Ok(scan)) => scan,
         Ok(Err(error)) => {
