@@ -1,11 +1,14 @@
 //! A channel as the connections share it: its storage, locked while a disk
 //! thread works on it, and the Puts waiting for a disk thread.
 //!
-//! Puts are group-committed: a Put that arrives while a job of its channel
-//! is queued or running joins that job's next round instead of handing a
-//! job of its own to the disk pool, so a burst of Puts costs one hand-over
-//! and one lock instead of one each. Each Put is still answered with its own
-//! result, and only once its record is in the bucket's write buffer.
+//! Puts are written behind, as the original's write buffer does: a Put's
+//! record joins the channel's queue and is acknowledged at once, and one
+//! disk job at a time appends whatever has queued up, round after round, so
+//! a burst of Puts costs one hand-over to the disk pool. Once the queue
+//! holds [`WAITING_LIMIT`] bytes, Puts wait until their round is stored, so
+//! a disk slower than the clients holds them back instead of filling
+//! memory. Whoever locks the storage stores the queue first, so reads,
+//! checkpoints and shutdown see every acknowledged Put.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,6 +17,31 @@ use shoal_storage::dls::channel::DlsChannel;
 use tokio::sync::oneshot;
 
 use super::pool::{DiskPool, PoolStopped};
+
+/// Value bytes a channel queues, acknowledged, before Puts wait for the
+/// disk (16 of the original's 64 KiB write buffers).
+pub const WAITING_LIMIT: usize = 1 << 20;
+
+/// What became of a Put given to [`SharedChannel::append`].
+pub enum Appended {
+    /// Queued and acknowledged.
+    Queued,
+    /// The queue was full: the result comes once the record is stored.
+    Waiting(oneshot::Receiver<io::Result<()>>),
+    /// The disk pool has stopped (the node is shutting down).
+    Refused,
+}
+
+impl Appended {
+    /// The Put's result, waiting for it if need be.
+    pub async fn result(self) -> Result<io::Result<()>, PoolStopped> {
+        match self {
+            Appended::Queued => Ok(Ok(())),
+            Appended::Waiting(result) => result.await.map_err(|_| PoolStopped),
+            Appended::Refused => Err(PoolStopped),
+        }
+    }
+}
 
 /// A channel and the Puts waiting to be appended to it.
 pub struct SharedChannel {
@@ -25,15 +53,17 @@ pub struct SharedChannel {
 #[derive(Default)]
 struct Appends {
     waiting: Vec<Append>,
+    /// Their value bytes.
+    bytes: usize,
     /// Whether a job that will take `waiting` is queued or running.
     scheduled: bool,
 }
 
-/// One Put: its record and where its result goes.
+/// One Put: its record, and where its result goes if the Put waits for it.
 struct Append {
     key: u64,
     value: Vec<u8>,
-    stored: oneshot::Sender<io::Result<()>>,
+    stored: Option<oneshot::Sender<io::Result<()>>>,
 }
 
 impl SharedChannel {
@@ -42,58 +72,84 @@ impl SharedChannel {
         Arc::new(SharedChannel { storage: Mutex::new(channel), appends: Mutex::default() })
     }
 
-    /// Locks the storage; only disk threads (and the last shutdown step)
-    /// call it. A poisoned lock is still usable: the files are the truth.
+    /// Locks the storage after appending every queued Put (so the caller
+    /// sees all acknowledged records); only disk threads and the last step
+    /// of a shutdown call it. A poisoned lock is still usable: the files
+    /// are the truth.
     pub fn lock(&self) -> MutexGuard<'_, DlsChannel> {
-        self.storage.lock().unwrap_or_else(|p| p.into_inner())
+        let mut storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
+        // Taken under the storage lock: a record is either stored by an
+        // earlier holder or still queued for this one.
+        let round = {
+            let mut appends = self.waiting();
+            appends.bytes = 0;
+            std::mem::take(&mut appends.waiting)
+        };
+        Self::store(&mut storage, round);
+        storage
     }
 
-    /// Appends a record on a disk thread, together with the Puts that wait
-    /// beside it; resolves once it is in its bucket's write buffer.
-    pub fn append(
-        self: &Arc<Self>,
-        pool: &DiskPool,
-        key: u64,
-        value: Vec<u8>,
-    ) -> impl std::future::Future<Output = Result<io::Result<()>, PoolStopped>> {
-        let (stored, result) = oneshot::channel();
-        let start_job = {
+    /// Queues a record for its bucket: acknowledged at once while the
+    /// queue is short, else its result comes once it is in its bucket's
+    /// write buffer.
+    pub fn append(self: &Arc<Self>, pool: &DiskPool, key: u64, value: Vec<u8>) -> Appended {
+        let (start_job, appended) = {
             let mut appends = self.waiting();
+            let (stored, appended) = if appends.bytes >= WAITING_LIMIT {
+                let (stored, result) = oneshot::channel();
+                (Some(stored), Appended::Waiting(result))
+            } else {
+                (None, Appended::Queued)
+            };
+            appends.bytes += value.len();
             appends.waiting.push(Append { key, value, stored });
-            !std::mem::replace(&mut appends.scheduled, true)
+            (!std::mem::replace(&mut appends.scheduled, true), appended)
         };
         if start_job {
             let channel = Arc::clone(self);
             if pool.spawn(move || channel.store_waiting()).is_err() {
-                // Nobody will take them: their senders drop, each Put fails.
-                let mut appends = self.waiting();
-                appends.waiting.clear();
-                appends.scheduled = false;
+                // No job will take it (the node is stopping): the queue
+                // held only this Put, which fails.
+                *self.waiting() = Appends::default();
+                return Appended::Refused;
             }
         }
-        async move { result.await.map_err(|_| PoolStopped) }
+        appended
     }
 
-    /// The job (on a disk thread): stores the waiting Puts round after
-    /// round until none are left.
+    /// The job (on a disk thread): stores the queue, round after round,
+    /// until it stays empty.
     fn store_waiting(&self) {
         loop {
-            let round = {
-                let mut appends = self.waiting();
-                if appends.waiting.is_empty() {
-                    appends.scheduled = false;
-                    return;
-                }
-                std::mem::take(&mut appends.waiting)
-            };
-            let results: Vec<_> = {
-                let mut storage = self.lock();
-                round.into_iter().map(|append| (storage.put(append.key, &append.value), append.stored)).collect()
-            };
-            for (result, stored) in results {
-                // A Put whose client left does not wait for its answer.
-                let _ = stored.send(result);
+            drop(self.lock());
+            let mut appends = self.waiting();
+            if appends.waiting.is_empty() {
+                appends.scheduled = false;
+                return;
             }
+        }
+    }
+
+    /// Appends one round; a Put that waits gets its own result, a failure
+    /// of those acknowledged already is logged.
+    fn store(storage: &mut DlsChannel, round: Vec<Append>) {
+        let mut lost = 0;
+        let mut last_error = None;
+        for append in round {
+            let result = storage.put(append.key, &append.value);
+            match append.stored {
+                // A Put whose client left does not wait for its answer.
+                Some(stored) => drop(stored.send(result)),
+                None => {
+                    if let Err(error) = result {
+                        lost += 1;
+                        last_error = Some(error);
+                    }
+                }
+            }
+        }
+        if let Some(error) = last_error {
+            tracing::error!(target: "dlsnode.storage", "'{}': {lost} acknowledged records lost: {error}", storage.name());
         }
     }
 
@@ -105,30 +161,60 @@ impl SharedChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
+
+    fn records(channel: &SharedChannel) -> Vec<u64> {
+        let mut scan = channel.lock().scan(0, u64::MAX, 4096).unwrap();
+        std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect()
+    }
+
+    /// Occupies the pool's only thread until the returned sender is used.
+    fn block(pool: &DiskPool) -> std::sync::mpsc::Sender<()> {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        pool.spawn(move || wait.recv().unwrap_or_default()).unwrap();
+        release
+    }
 
     #[tokio::test]
-    async fn concurrent_appends_are_each_answered_and_all_stored() {
+    async fn acknowledged_puts_are_seen_by_the_next_reader_before_their_job_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(2).unwrap();
+        let pool = DiskPool::start(1).unwrap();
+        let release = block(&pool);
         let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
-        let puts: Vec<_> = (0..1000u64).map(|i| channel.append(&pool, i, i.to_le_bytes().to_vec())).collect();
-        for put in puts {
-            put.await.unwrap().unwrap();
+        for key in [3, 1, 2] {
+            assert!(matches!(channel.append(&pool, key, b"v".to_vec()), Appended::Queued), "acknowledged at once");
         }
-        let mut scan = channel.lock().scan(0, u64::MAX, 4096).unwrap();
-        let mut keys: Vec<u64> = std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, (0..1000).collect::<Vec<_>>());
+        assert_eq!(records(&channel), vec![3, 1, 2], "in put order");
+        release.send(()).unwrap();
+        assert_eq!(pool.run(|| ()).await.map(|_| records(&channel)).unwrap(), vec![3, 1, 2], "stored once");
         assert!(!channel.waiting().scheduled, "the job ended once nothing waited");
     }
 
     #[tokio::test]
-    async fn appends_after_the_pool_stopped_fail_instead_of_hanging() {
+    async fn past_the_limit_puts_wait_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = DiskPool::start(1).unwrap();
+        let release = block(&pool);
+        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
+        let value = vec![b'x'; 64 * 1024];
+        for key in 0..(WAITING_LIMIT / value.len()) as u64 {
+            assert!(matches!(channel.append(&pool, key, value.clone()), Appended::Queued), "under the limit");
+        }
+        let mut waiting = Box::pin(channel.append(&pool, 1000, value.clone()).result());
+        assert!((&mut waiting).now_or_never().is_none(), "the queue is full: the Put waits");
+        release.send(()).unwrap();
+        waiting.await.unwrap().unwrap();
+        assert_eq!(records(&channel).len(), WAITING_LIMIT / value.len() + 1);
+    }
+
+    #[tokio::test]
+    async fn puts_after_the_pool_stopped_fail_instead_of_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let pool = DiskPool::start(1).unwrap();
         pool.stop();
         let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 64));
-        assert!(channel.append(&pool, 1, b"a".to_vec()).await.is_err());
-        assert!(channel.append(&pool, 2, b"b".to_vec()).await.is_err(), "a failed job does not stay scheduled");
+        assert!(matches!(channel.append(&pool, 1, b"a".to_vec()), Appended::Refused));
+        assert!(matches!(channel.append(&pool, 2, b"b".to_vec()), Appended::Refused), "a failed job does not stay scheduled");
+        assert!(records(&channel).is_empty());
     }
 }

@@ -43,6 +43,9 @@ pub struct DlsChannel {
     closed: BTreeMap<u64, u64>,
     /// Buckets written since the last checkpoint that are still open.
     dirty: BTreeMap<u64, ()>,
+    /// Whether the channel was removed: a Put that still holds it (it
+    /// raced the removal) must not bring the directory back.
+    removed: bool,
 }
 
 impl DlsChannel {
@@ -56,6 +59,7 @@ impl DlsChannel {
             writers: Vec::new(),
             closed: BTreeMap::new(),
             dirty: BTreeMap::new(),
+            removed: false,
         }
     }
 
@@ -72,6 +76,9 @@ impl DlsChannel {
     /// Appends a record to its bucket. On a write error the bucket's
     /// writer is dropped, so the next write reopens the file.
     pub fn put(&mut self, key: u64, value: &[u8]) -> io::Result<()> {
+        if self.removed {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("channel '{}' was removed", self.name)));
+        }
         let bucket = bucket_of(key);
         let appended = self.writer(bucket)?.append(key, value);
         if appended.is_err() {
@@ -173,8 +180,10 @@ impl DlsChannel {
     }
 
     /// Deletes the channel's directory with every bucket (open writers are
-    /// dropped unflushed: their records go too).
+    /// dropped unflushed: their records go too). The node gives the name a
+    /// new channel; Puts still holding this one fail.
     pub fn remove(&mut self) -> io::Result<()> {
+        self.removed = true;
         self.dirty.clear();
         self.closed.clear();
         self.writers.clear();
@@ -295,6 +304,8 @@ mod tests {
         }
         assert!(channel.checkpoint().unwrap().is_empty(), "nothing written since");
         channel.remove().unwrap();
+        assert!(!dir.path().join("ch").exists());
+        assert!(channel.put(1, b"late").is_err(), "a removed channel takes no more records");
         assert!(!dir.path().join("ch").exists());
     }
 }

@@ -34,7 +34,7 @@ impl NeoService for DlsNeo {
     fn start(&self, start: RequestStart<'_>, replies: &mut Replies<'_>) -> Result<Option<Task>, RequestError> {
         let node = &self.node;
         match start.command {
-            PUT_V1 => Ok(Some(put::start(PutArgs::decode(start.args)?, node))),
+            PUT_V1 => Ok(put::start(PutArgs::decode(start.args)?, node, replies)),
             GET_RANGE_V2 => Ok(get_range::start(GetRangeArgs::decode(start.args)?, node, replies)),
             Command { code, version } => Err(RequestError::NotARecordRequest { code, version }),
         }

@@ -1,35 +1,55 @@
-//! Neo Put: appends a record; Put (1) once it is in the bucket's write
-//! buffer, Error (2) for an invalid channel name or a disk failure.
+//! Neo Put: appends a record; Put (1) once it is queued for its bucket
+//! (see [`crate::dls::shared_channel`]), Error (2) for an invalid channel
+//! name or a disk failure.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use super::{valid_channel, DlsNode, Task};
+use shoal_protocol::dls::neo::PutArgs;
+
+use super::{valid_channel, DlsNode, Replies, Task};
+use crate::dls::pool::PoolStopped;
+use crate::dls::shared_channel::Appended;
 use crate::neo::RequestIo;
 
 /// The status bytes of a neo Put.
 const PUT: u8 = 1;
 const ERROR: u8 = 2;
 
-/// The task that stores the record and answers.
-pub(super) fn start(args: shoal_protocol::dls::neo::PutArgs<'_>, node: &Arc<DlsNode>) -> Task {
-    let channel = valid_channel(args.channel);
-    let (key, value) = (args.key, args.value.to_vec());
-    let node = Arc::clone(node);
-    Task::new(move |io: RequestIo| async move {
-        let Some(channel) = channel else { return io.send(&[ERROR]).await };
-        let shared = node.channel(&channel);
-        let started = std::time::Instant::now();
-        node.counters.neo_put.started();
-        let stored = shared.append(&node.pool, key, value).await;
-        node.counters.neo_put.finished(started.elapsed());
-        let status = match stored {
-            Ok(Ok(())) => PUT,
-            Ok(Err(error)) => {
-                tracing::error!(target: "dlsnode.request", "neo Put into '{channel}': {error}");
-                ERROR
-            }
-            Err(_) => ERROR,
-        };
-        io.send(&[status]).await
-    })
+/// Queues the record and answers at once, or from a task when the
+/// channel's queue is full and the Put waits for the disk.
+pub(super) fn start(args: PutArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<'_>) -> Option<Task> {
+    let Some(channel) = valid_channel(args.channel) else {
+        reply.send(&[ERROR]);
+        return None;
+    };
+    node.counters.neo_put.started();
+    let started = Instant::now();
+    let stored = match node.channel(&channel).append(&node.pool, args.key, args.value.to_vec()) {
+        Appended::Queued => Ok(Ok(())),
+        Appended::Refused => Err(PoolStopped),
+        Appended::Waiting(result) => {
+            let node = Arc::clone(node);
+            return Some(Task::new(move |io: RequestIo| async move {
+                let status = status(result.await.map_err(|_| PoolStopped), &channel);
+                node.counters.neo_put.finished(started.elapsed());
+                io.send(&[status]).await
+            }));
+        }
+    };
+    reply.send(&[status(stored, &channel)]);
+    node.counters.neo_put.finished(started.elapsed());
+    None
+}
+
+/// The status byte answering a Put's result.
+fn status(stored: Result<std::io::Result<()>, PoolStopped>, channel: &str) -> u8 {
+    match stored {
+        Ok(Ok(())) => PUT,
+        Ok(Err(error)) => {
+            tracing::error!(target: "dlsnode.request", "neo Put into '{channel}': {error}");
+            ERROR
+        }
+        Err(PoolStopped) => ERROR,
+    }
 }

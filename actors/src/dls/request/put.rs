@@ -26,7 +26,7 @@ pub(super) async fn handle(channel: &[u8], key_text: &[u8], value: &[u8], io: &m
     let shared = node.channel(channel);
     let value = value.to_vec();
     let len = value.len() as u64;
-    let stored = shared.append(&node.pool, key, value).await;
+    let stored = shared.append(&node.pool, key, value).result().await;
     match stored {
         Ok(Ok(())) => {
             node.counters.handled(1, len);
