@@ -260,3 +260,38 @@ async fn lying_lengths_close_only_their_connection_and_lose_nothing() {
     assert!(corrupt.get_version().await.is_err());
     assert_eq!(bystander.get_all("safe").await.unwrap(), vec![(1, b"kept".to_vec())]);
 }
+
+/// The content of a PutBatch's batch array holding `records` (hex key text
+/// and value), as the original client's batcher makes it.
+fn batch(records: &[(&str, &[u8])]) -> Vec<u8> {
+    use shoal_protocol::legacy::batch::{Added, BatchWriter};
+    let mut writer = BatchWriter::new(1 << 20);
+    for (key, value) in records {
+        assert_eq!(writer.add(&[key.as_bytes(), value]), Added::Yes);
+    }
+    let mut out = bytes::BytesMut::new();
+    writer.finish(&mut out);
+    out[8..].to_vec()
+}
+
+#[tokio::test]
+async fn put_batch_stores_in_order_up_to_an_empty_value_and_a_bad_key_stores_nothing() {
+    let node = Node::start_dls(&[]);
+    let mut client = node.dls().await;
+    let first: Vec<(String, Vec<u8>)> = (0..500u64).map(|i| (format!("{:016x}", 0x5000 + i % 7), format!("v{i}").into_bytes())).collect();
+    let borrowed: Vec<(&str, &[u8])> = first.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    client.put_batch("b", &batch(&borrowed)).await.unwrap();
+    let stored = client.get_all("b").await.unwrap();
+    let mut expected: Vec<(u64, Vec<u8>)> = first.iter().map(|(k, v)| (u64::from_str_radix(k, 16).unwrap(), v.clone())).collect();
+    assert_eq!(stored, expected, "one bucket: the batch's order");
+    // An empty value ends the batch: 408, the records before it stay.
+    let cut = client.put_batch("b", &batch(&[("0000000000005000", b"kept"), ("0000000000005001", b""), ("0000000000005002", b"dropped")])).await;
+    assert!(matches!(cut, Err(ClientError::Status(Status::EmptyValue))), "{cut:?}");
+    expected.push((0x5000, b"kept".to_vec()));
+    assert_eq!(client.get_all("b").await.unwrap(), expected);
+    // A key that is not 16 hex digits closes the connection, storing nothing.
+    let mut bad = node.dls().await;
+    assert!(bad.put_batch("b", &batch(&[("0000000000005000", b"never"), ("not-a-key", b"v")])).await.is_err());
+    assert!(bad.get_version().await.is_err(), "closed");
+    assert_eq!(client.get_all("b").await.unwrap(), expected);
+}

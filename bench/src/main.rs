@@ -16,6 +16,7 @@ use clap::{Parser, ValueEnum};
 use shoal_protocol::client::dls::{DlsLegacyClient, DlsNeoClient};
 use shoal_protocol::client::dmq::DmqLegacyClient;
 use shoal_protocol::client::legacy::LegacyClient;
+use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::client::neo::NeoClient;
 use shoal_protocol::neo::Key;
 
@@ -37,6 +38,10 @@ enum Op {
     /// dlsnode: put records with increasing keys (one second per 1,000
     /// records, so buckets fill as with real logs).
     DlsPut,
+    /// dlsnode, legacy: the same records as dls-put, sent in PutBatch
+    /// requests of up to 64 KiB (uncompressed), as the original client's
+    /// batcher sends them; prints records/s.
+    DlsPutBatch,
     /// dlsnode: read every record of the channel with one GetRange (neo)
     /// or GetAll (legacy); prints MB/s of values instead of requests/s.
     DlsScan,
@@ -142,13 +147,36 @@ async fn run(args: Args) -> anyhow::Result<f64> {
                     filter: b"",
                     mode: 0,
                 };
-                let records = client.get_range(range, None).await?.context("GetRange refused")?;
-                records.iter().map(|(_, v)| v.len()).sum()
+                let mut bytes = 0;
+                let accepted = client.get_range_each(range, None, |_, value| bytes += value.len()).await?;
+                anyhow::ensure!(accepted, "GetRange refused");
+                bytes
             }
         };
         return Ok(bytes as f64 / 1e6 / started.elapsed().as_secs_f64());
     }
     for id in 0..args.connections {
+        if matches!(args.op, Op::DlsPutBatch) {
+            let mut client = DlsLegacyClient::connect(args.addr.as_str()).await?;
+            let (next, args) = (Arc::clone(&next), Arc::clone(&args));
+            tasks.spawn(async move {
+                let mut keys = Keys::new(id);
+                let mut batch = BatchWriter::new(64 * 1024);
+                let mut encoded = bytes::BytesMut::new();
+                while let Some((n, value)) = keys.next_numbered(&next, &args) {
+                    let key = format!("{:016x}", 1_500_000_000 + n / 1_000);
+                    if batch.add(&[key.as_bytes(), &value]) == Added::BatchFull {
+                        send_batch(&mut client, &args.channel, &mut batch, &mut encoded).await?;
+                        anyhow::ensure!(batch.add(&[key.as_bytes(), &value]) == Added::Yes, "a record larger than a batch");
+                    }
+                }
+                if !batch.is_empty() {
+                    send_batch(&mut client, &args.channel, &mut batch, &mut encoded).await?;
+                }
+                Ok::<(), anyhow::Error>(())
+            });
+            continue;
+        }
         if matches!(args.op, Op::DlsPut) {
             match args.protocol {
                 Protocol::Legacy => {
@@ -236,6 +264,15 @@ async fn run(args: Args) -> anyhow::Result<f64> {
         result??;
     }
     Ok(args.requests as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Sends the records of `batch` in one PutBatch and empties it.
+async fn send_batch(client: &mut DlsLegacyClient, channel: &str, batch: &mut BatchWriter, encoded: &mut bytes::BytesMut) -> anyhow::Result<()> {
+    encoded.clear();
+    batch.finish(encoded);
+    // The batch array's content, after its length.
+    client.put_batch(channel, &encoded[8..]).await?;
+    Ok(())
 }
 
 /// The keys (and values) one request stream sends.

@@ -4,57 +4,88 @@
 //! data that does not compress it spends most of its time looking for
 //! matches that are not there (about 25 MB/s, against several hundred on
 //! text), and records of incompressible values with small headers are
-//! hardly faster. So a block is first tried with LZ4 (`lz4_flex`, fast):
-//! unless that halves it, the block is sent as one LZO1X literal run
+//! hardly faster. So the start of a block ([`SAMPLE`] bytes) is first tried
+//! with LZ4 (`lz4_flex`, fast): unless that halves it, the block is sent as
+//! one LZO1X literal run
 //! (a valid stream every LZO1X decompressor reads: the original clients
 //! use liblzo), otherwise `lzokay` compresses it. Empty input gets liblzo's
 //! own encoding, which `lzokay` does not produce.
 
+use bytes::BufMut;
 use lzokay::compress::Dict;
 
 /// The LZO1X stream of zero bytes, as liblzo writes it: only the end marker.
 const END_OF_STREAM: [u8; 3] = [0x11, 0, 0];
 
+/// Bytes at the start of a block that decide whether it is worth
+/// compressing (records of one channel tend to be alike, and trying the
+/// whole block cost a scan as much as reading it).
+const SAMPLE: usize = 16 * 1024;
+
 /// Longest literal run the first byte alone can announce.
 const SHORT_RUN: usize = 238;
 
-/// Compresses `data` into an LZO1X stream (see the module doc); `dict` is
-/// `lzokay`'s reusable state.
-pub fn compress(data: &[u8], dict: &mut Dict) -> Vec<u8> {
-    if data.is_empty() {
-        return END_OF_STREAM.to_vec();
-    }
-    if lz4_flex::compress(data).len() * 2 > data.len() {
-        return literal_run(data);
-    }
-    lzokay::compress::compress_with_dict(data, dict).expect("compressing into a growable buffer cannot fail")
+/// Makes LZO1X streams (see the module doc). `lzokay`'s dictionary, large
+/// and zeroed when made, is made on the first block worth compressing and
+/// kept for the next ones.
+#[derive(Default)]
+pub struct Compressor {
+    dict: Option<Box<Dict>>,
 }
 
-/// `data` as one literal run: the run's length, the bytes, the end marker.
-fn literal_run(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 255 + 8);
+impl Compressor {
+    /// Appends `data` as an LZO1X stream to `out`.
+    pub fn compress_into(&mut self, data: &[u8], out: &mut impl BufMut) {
+        if data.is_empty() {
+            return out.put_slice(&END_OF_STREAM);
+        }
+        let sample = &data[..data.len().min(SAMPLE)];
+        if lz4_flex::compress(sample).len() * 2 > sample.len() {
+            return literal_run(data, out);
+        }
+        let dict = self.dict.get_or_insert_with(Dict::new);
+        let compressed =
+            lzokay::compress::compress_with_dict(data, dict).expect("compressing into a growable buffer cannot fail");
+        out.put_slice(&compressed);
+    }
+}
+
+/// Appends `data` as one literal run: the run's length, the bytes, the end
+/// marker.
+fn literal_run(data: &[u8], out: &mut impl BufMut) {
     if data.len() <= SHORT_RUN {
         // A first byte of 18..=255 announces a run of (byte - 17) literals.
-        out.push(data.len() as u8 + 17);
+        out.put_u8(data.len() as u8 + 17);
     } else {
         // Instruction 0 starts a long run: 18 + 255 per zero byte + the
         // closing non-zero byte.
-        out.push(0);
+        out.put_u8(0);
         let mut rest = data.len() - 18;
         while rest > 255 {
-            out.push(0);
+            out.put_u8(0);
             rest -= 255;
         }
-        out.push(rest as u8);
+        out.put_u8(rest as u8);
     }
-    out.extend_from_slice(data);
-    out.extend_from_slice(&END_OF_STREAM);
-    out
+    out.put_slice(data);
+    out.put_slice(&END_OF_STREAM);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn compress(data: &[u8], compressor: &mut Compressor) -> Vec<u8> {
+        let mut out = Vec::new();
+        compressor.compress_into(data, &mut out);
+        out
+    }
+
+    fn literal(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        literal_run(data, &mut out);
+        out
+    }
 
     fn decompress(stream: &[u8], len: usize) -> Vec<u8> {
         let mut out = vec![0; len];
@@ -79,13 +110,13 @@ mod tests {
     fn literal_runs_of_every_length_decompress() {
         for len in (1..=600).chain([273, 274, 528, 529, 65_536, 100_000]) {
             let data = noise(len, len as u64);
-            assert_eq!(decompress(&literal_run(&data), len), data, "length {len}");
+            assert_eq!(decompress(&literal(&data), len), data, "length {len}");
         }
     }
 
     #[test]
     fn incompressible_data_goes_literal_and_text_is_compressed() {
-        let mut dict = Dict::new();
+        let mut dict = Compressor::default();
         let random = noise(65_536, 7);
         let stream = compress(&random, &mut dict);
         assert!(stream.len() <= random.len() + random.len() / 255 + 8);
@@ -95,5 +126,19 @@ mod tests {
         assert!(stream.len() < text.len() / 10);
         assert_eq!(decompress(&stream, text.len()), text);
         assert_eq!(compress(b"", &mut dict), END_OF_STREAM);
+    }
+
+    #[test]
+    fn the_start_of_a_block_decides_and_either_way_it_round_trips() {
+        let mut dict = Compressor::default();
+        let text = br#"{"user":1234,"event":"click"}"#.repeat(4_000);
+        let noisy_start = [noise(SAMPLE, 3), text.clone()].concat();
+        let stream = compress(&noisy_start, &mut dict);
+        assert_eq!(stream.len(), literal(&noisy_start).len(), "sent literally");
+        assert_eq!(decompress(&stream, noisy_start.len()), noisy_start);
+        let text_start = [text.clone(), noise(SAMPLE, 5)].concat();
+        let stream = compress(&text_start, &mut dict);
+        assert!(stream.len() < text_start.len() / 2, "compressed");
+        assert_eq!(decompress(&stream, text_start.len()), text_start);
     }
 }

@@ -14,7 +14,8 @@ fn vectors() -> PathBuf {
 fn read_channel(data: &Path, name: &str) -> Vec<(u64, Vec<u8>)> {
     let mut channel = DlsChannel::new(data, name, 1 << 16);
     let mut scan = channel.scan(0, u64::MAX, 64 * 1024).unwrap();
-    std::iter::from_fn(|| scan.next_record(|path, error| panic!("{}: {error}", path.display()))).collect()
+    std::iter::from_fn(|| scan.next_record(|path, error| panic!("{}: {error}", path.display())).map(|(k, v)| (k, v.to_vec())))
+        .collect()
 }
 
 fn copy_channel(name: &str, data: &Path, as_name: &str) {

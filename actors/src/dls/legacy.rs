@@ -13,8 +13,9 @@ impl LegacyRequests for DlsNode {
     type Request = Owned;
 
     fn decode(input: &[u8]) -> Result<(Owned, usize), WireError> {
-        let (request, consumed) = DlsRequest::decode(input)?;
-        Ok((Owned::from(&request), consumed))
+        // Kept as received: the handler decodes them again, borrowing.
+        let (_, consumed) = DlsRequest::decode(input)?;
+        Ok((Owned::from(&input[..consumed]), consumed))
     }
 
     async fn handle(request: Owned, io: &mut ClientIo<DlsNode>) -> Result<(), ConnectionError> {

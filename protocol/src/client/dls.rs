@@ -162,30 +162,39 @@ impl DlsNeoClient {
     /// batch; `Ok(None)` when the node refused the request (Error). With
     /// `stop_after` batches, stops early instead.
     pub async fn get_range(&self, args: GetRangeArgs<'_>, stop_after: Option<usize>) -> Result<Option<Vec<(u64, Vec<u8>)>>, NeoClientError> {
+        let mut out = Vec::new();
+        let accepted = self.get_range_each(args, stop_after, |key, value| out.push((key, value.to_vec()))).await?;
+        Ok(accepted.then_some(out))
+    }
+
+    /// [`Self::get_range`] handing each record to `each` as it arrives
+    /// instead of keeping them; false when the node refused the request.
+    /// Each batch is acknowledged before its records are handed over, so
+    /// the node reads the next one meanwhile.
+    pub async fn get_range_each(&self, args: GetRangeArgs<'_>, stop_after: Option<usize>, mut each: impl FnMut(u64, &[u8])) -> Result<bool, NeoClientError> {
         let mut handle = self.neo.start(GET_RANGE_V2, &args.encode()).await?;
         match handle.recv().await?[..] {
             [1] => {}
-            [3] => return Ok(None),
+            [3] => return Ok(false),
             ref other => {
                 return Err(RequestError::UnknownStatus { kind: "GetRange start", byte: other.first().copied().unwrap_or(0) }.into())
             }
         }
-        let mut out = Vec::new();
         let mut batches = 0;
         loop {
             let message = handle.recv().await?;
             match GetRangeMessage::decode(&message)? {
                 GetRangeMessage::Records { uncompressed, lzo } => {
-                    let decompressed = decompress_records(uncompressed, lzo, MAX_NEO_BATCH)?;
-                    out.extend(records(&decompressed)?.into_iter().map(|(k, v)| (k, v.to_vec())));
                     batches += 1;
                     let control = if stop_after == Some(batches) { GetRangeControl::Stop } else { GetRangeControl::Continue };
                     handle.send(&[control as u8]).await?;
+                    let decompressed = decompress_records(uncompressed, lzo, MAX_NEO_BATCH)?;
+                    records(&decompressed)?.into_iter().for_each(|(key, value)| each(key, value));
                 }
-                GetRangeMessage::Stopped => return Ok(Some(out)),
+                GetRangeMessage::Stopped => return Ok(true),
                 GetRangeMessage::Finished => {
                     handle.send(&[GetRangeControl::Ack as u8]).await?;
-                    return Ok(Some(out));
+                    return Ok(true);
                 }
             }
         }

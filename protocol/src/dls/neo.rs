@@ -182,8 +182,16 @@ impl GetRangeControl {
 /// Node side: the Records message payload for `records` (laid end to end,
 /// not empty), compressed.
 pub fn encode_records(records: &[u8]) -> Vec<u8> {
-    let lzo = crate::lzo::compress(records, &mut lzokay::compress::Dict::new());
-    GetRangeMessage::Records { uncompressed: records.len() as u64, lzo: &lzo }.encode()
+    // Written in place, as GetRangeMessage::Records encodes: the type, the
+    // uncompressed length, then the stream as an array.
+    let mut out = Vec::with_capacity(17 + records.len() + records.len() / 255 + 8);
+    out.push(3);
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    crate::lzo::Compressor::default().compress_into(records, &mut out);
+    let lzo_len = (out.len() - 17) as u64;
+    out[9..17].copy_from_slice(&lzo_len.to_le_bytes());
+    out
 }
 
 /// Client side: decompresses a Records batch, refusing to produce more

@@ -8,7 +8,7 @@
 //! [`crate::lzo`] and read by `lzokay`.
 
 use bytes::{BufMut, BytesMut};
-use lzokay::compress::Dict;
+use crate::lzo::Compressor;
 
 use super::wire::{WireError, WireReader};
 
@@ -49,13 +49,13 @@ pub enum Added {
 pub struct BatchWriter {
     records: Vec<u8>,
     capacity: usize,
-    dict: Box<Dict>,
+    compressor: Compressor,
 }
 
 impl BatchWriter {
     /// A writer for batches of at most `capacity` uncompressed bytes.
     pub fn new(capacity: usize) -> Self {
-        BatchWriter { records: Vec::with_capacity(capacity), capacity, dict: Dict::new() }
+        BatchWriter { records: Vec::with_capacity(capacity), capacity, compressor: Compressor::default() }
     }
 
     /// Adds arrays that form one record (key and value, or a key alone).
@@ -100,10 +100,12 @@ impl BatchWriter {
     /// too (11 bytes): the original always ends a scan with its last batch,
     /// even when that batch, or the whole channel, is empty.
     pub fn finish(&mut self, out: &mut BytesMut) {
-        let compressed = crate::lzo::compress(&self.records, &mut self.dict);
-        out.put_u64_le(8 + compressed.len() as u64);
+        let start = out.len();
+        out.put_u64_le(0); // the array's length, known below
         out.put_u64_le(self.records.len() as u64);
-        out.put_slice(&compressed);
+        self.compressor.compress_into(&self.records, out);
+        let len = (out.len() - start - 8) as u64;
+        out[start..start + 8].copy_from_slice(&len.to_le_bytes());
         self.records.clear();
     }
 }

@@ -1,7 +1,7 @@
 //! Reading a bucket file's records and appending to one.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::{BucketEnd, Version, BUCKET_HEADER};
@@ -9,14 +9,29 @@ use super::record::{BucketEnd, Version, BUCKET_HEADER};
 /// The records of one bucket file, in file order. The file's length is taken
 /// when it is opened: records appended later are not seen (the caller
 /// flushes writers first). No record is allocated before its whole length
-/// is known to be in the file.
+/// is known to be in the file, and a record that lies whole in the read
+/// buffer is lent from there, not copied.
 pub struct BucketReader {
     file: BufReader<File>,
     version: Version,
     position: u64,
     len: u64,
+    /// The record [`Self::advance`] moved to.
+    held: Held,
+    /// A record that did not lie whole in the read buffer.
+    scratch: Vec<u8>,
     /// Why reading stopped early, once it has.
     pub ended: Option<BucketEnd>,
+}
+
+/// Where the current record's value is.
+enum Held {
+    /// No current record.
+    Nothing,
+    /// The first `len` bytes of the read buffer (consumed at the next step).
+    InBuffer { key: u64, len: usize },
+    /// In `scratch`.
+    InScratch { key: u64 },
 }
 
 impl BucketReader {
@@ -33,6 +48,8 @@ impl BucketReader {
             version,
             position: data_start,
             len,
+            held: Held::Nothing,
+            scratch: Vec::new(),
             ended: None,
         })
     }
@@ -50,8 +67,18 @@ impl BucketReader {
     /// The next record, `None` at the end (see [`Self::ended`] for why it
     /// stopped early).
     pub fn next_record(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        self.advance()?;
+        Ok(self.record().map(|(key, value)| (key, value.to_vec())))
+    }
+
+    /// Moves to the next record (then [`Self::record`]); false at the end
+    /// (see [`Self::ended`] for why it stopped early).
+    pub fn advance(&mut self) -> io::Result<bool> {
+        if let Held::InBuffer { len, .. } = std::mem::replace(&mut self.held, Held::Nothing) {
+            self.file.consume(len);
+        }
         if self.ended.is_some() {
-            return Ok(None);
+            return Ok(false);
         }
         let header_len = self.version.header_len() as u64;
         // The original ends a bucket when a header would reach its end, so
@@ -60,7 +87,7 @@ impl BucketReader {
             if self.position < self.len {
                 self.ended = Some(BucketEnd::Fragment);
             }
-            return Ok(None);
+            return Ok(false);
         }
         let mut header = [0u8; 17];
         self.file.read_exact(&mut header[..header_len as usize])?;
@@ -68,18 +95,34 @@ impl BucketReader {
             Ok(fields) => fields,
             Err(end) => {
                 self.ended = Some(end);
-                return Ok(None);
+                return Ok(false);
             }
         };
         let value_start = self.position + header_len;
         if value_len > self.len - value_start {
             self.ended = Some(BucketEnd::Torn);
-            return Ok(None);
+            return Ok(false);
         }
-        let mut value = vec![0u8; value_len as usize];
-        self.file.read_exact(&mut value)?;
+        let len = value_len as usize;
+        if self.file.buffer().len() >= len || (self.file.buffer().is_empty() && self.file.fill_buf()?.len() >= len) {
+            self.held = Held::InBuffer { key, len };
+        } else {
+            self.scratch.clear();
+            self.scratch.resize(len, 0);
+            self.file.read_exact(&mut self.scratch)?;
+            self.held = Held::InScratch { key };
+        }
         self.position = value_start + value_len;
-        Ok(Some((key, value)))
+        Ok(true)
+    }
+
+    /// The record [`Self::advance`] moved to, if any.
+    pub fn record(&self) -> Option<(u64, &[u8])> {
+        match self.held {
+            Held::Nothing => None,
+            Held::InBuffer { key, len } => Some((key, &self.file.buffer()[..len])),
+            Held::InScratch { key } => Some((key, &self.scratch)),
+        }
     }
 }
 
@@ -171,6 +214,12 @@ impl BucketWriter {
         Ok(self.written)
     }
 
+    /// Flushes and closes without fsyncing; returns the file's length.
+    pub fn close(mut self) -> io::Result<u64> {
+        self.flush()?;
+        Ok(self.written)
+    }
+
     /// The bucket's file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -187,7 +236,11 @@ mod tests {
     use super::*;
 
     fn all(path: &Path) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
-        let mut reader = BucketReader::open(path, 20).unwrap();
+        all_through(path, 20)
+    }
+
+    fn all_through(path: &Path, buffer: usize) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
+        let mut reader = BucketReader::open(path, buffer).unwrap();
         let mut records = Vec::new();
         while let Some(record) = reader.next_record().unwrap() {
             records.push(record);
@@ -217,6 +270,22 @@ mod tests {
         let (records, end) = all(&path);
         assert_eq!(records.len(), 3);
         assert_eq!(end, Some(BucketEnd::Torn));
+    }
+
+    #[test]
+    fn records_are_the_same_whatever_the_read_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("275");
+        let mut writer = BucketWriter::open(&path, 1 << 16).unwrap();
+        let written: Vec<(u64, Vec<u8>)> = (0..300u64).map(|i| (i, vec![i as u8; (i as usize * 37) % 1000])).collect();
+        for (key, value) in &written {
+            writer.append(*key, value).unwrap();
+        }
+        writer.sync().unwrap();
+        // Values lent from the buffer, copied across its end, or larger.
+        for buffer in [20, 64, 100, 1000, 4096, 1 << 20] {
+            assert_eq!(all_through(&path, buffer), (written.clone(), None), "read buffer {buffer}");
+        }
     }
 
     #[test]

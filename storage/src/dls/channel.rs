@@ -39,7 +39,8 @@ pub struct DlsChannel {
     write_buffer_size: usize,
     /// Open writers by bucket number, least recently used first.
     writers: Vec<(u64, BucketWriter)>,
-    /// Buckets closed since the last checkpoint, with their synced length.
+    /// Buckets closed since the last checkpoint, with their length (not
+    /// yet fsynced).
     closed: BTreeMap<u64, u64>,
     /// Buckets written since the last checkpoint that are still open.
     dirty: BTreeMap<u64, ()>,
@@ -100,10 +101,11 @@ impl DlsChannel {
             None => {
                 if self.writers.len() == OPEN_WRITERS {
                     let (old, mut writer) = self.writers.remove(0);
-                    // Synced at close, so the checkpoint can record it once.
-                    let synced = writer.sync()?;
+                    // Fsynced at the next checkpoint, not now: Puts that
+                    // hop between buckets would each wait for the disk.
+                    let written = writer.close()?;
                     if self.dirty.remove(&old).is_some() {
-                        self.closed.insert(old, synced);
+                        self.closed.insert(old, written);
                     }
                 }
                 let writer = BucketWriter::open(&bucket_path(&self.dir, bucket), self.write_buffer_size)?;
@@ -120,12 +122,22 @@ impl DlsChannel {
     }
 
     /// Fsyncs every bucket written since the last call and returns their
-    /// checkpoint lines (buckets closed meanwhile were synced at close).
+    /// checkpoint lines. A bucket closed meanwhile is fsynced through its
+    /// path (unless it was opened again: its writer covers it, or it is
+    /// gone: removed or redistributed).
     pub fn checkpoint(&mut self) -> io::Result<Vec<Checkpoint>> {
-        let mut lines: Vec<Checkpoint> = std::mem::take(&mut self.closed)
-            .into_iter()
-            .map(|(bucket, length)| self.line(bucket, length))
-            .collect();
+        let mut lines = Vec::new();
+        for (bucket, length) in std::mem::take(&mut self.closed) {
+            if self.dirty.contains_key(&bucket) {
+                continue;
+            }
+            match fs::File::open(bucket_path(&self.dir, bucket)) {
+                Ok(file) => file.sync_data()?,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error),
+            }
+            lines.push(self.line(bucket, length));
+        }
         for (bucket, writer) in &mut self.writers {
             if self.dirty.remove(bucket).is_some() {
                 let length = writer.sync()?;
@@ -144,7 +156,7 @@ impl DlsChannel {
     pub fn scan(&mut self, low: u64, high: u64, read_buffer: usize) -> io::Result<RangeScan> {
         self.flush()?;
         let buckets = if low > high { VecDeque::new() } else { buckets_in_range(&self.dir, low, high)?.into() };
-        Ok(RangeScan { pending: None, buckets, current: None, low, high, read_buffer })
+        Ok(RangeScan { again: false, buckets, current: None, low, high, read_buffer })
     }
 
     /// Every bucket of the channel, in key order (buffered records are
@@ -196,8 +208,8 @@ impl DlsChannel {
 
 /// A scan over a channel's buckets in order, yielding the records in range.
 pub struct RangeScan {
-    /// A record given back by the consumer, offered again first.
-    pending: Option<(u64, Vec<u8>)>,
+    /// Whether the consumer gave back the current record.
+    again: bool,
     buckets: VecDeque<(u64, PathBuf)>,
     current: Option<BucketReader>,
     low: u64,
@@ -206,29 +218,47 @@ pub struct RangeScan {
 }
 
 impl RangeScan {
-    /// The next record in range, `None` at the end. A bucket that cannot be
-    /// opened or read ends that bucket, never the scan (the error is given
-    /// to `problem`).
-    pub fn next_record(&mut self, mut problem: impl FnMut(&Path, io::Error)) -> Option<(u64, Vec<u8>)> {
-        if let Some(record) = self.pending.take() {
-            return Some(record);
+    /// The next record in range, lent until the next call; `None` at the
+    /// end. A bucket that cannot be opened or read ends that bucket, never
+    /// the scan (the error is given to `problem`).
+    pub fn next_record(&mut self, problem: impl FnMut(&Path, io::Error)) -> Option<(u64, &[u8])> {
+        if !std::mem::take(&mut self.again) && !self.advance(problem) {
+            return None;
         }
+        self.current.as_ref().and_then(BucketReader::record)
+    }
+
+    /// Gives back the record just taken (it did not fit the caller's batch);
+    /// the next call returns it again.
+    pub fn put_back(&mut self) {
+        debug_assert!(!self.again, "one record given back at a time");
+        self.again = true;
+    }
+
+    /// Moves to the next record in range; false at the end.
+    fn advance(&mut self, mut problem: impl FnMut(&Path, io::Error)) -> bool {
         loop {
-            if self.current.is_none() {
-                let (_, path) = self.buckets.pop_front()?;
-                match BucketReader::open(&path, self.read_buffer) {
-                    Ok(reader) => self.current = Some(reader),
-                    Err(error) => {
-                        problem(&path, error);
-                        continue;
+            let reader = match &mut self.current {
+                Some(reader) => reader,
+                None => {
+                    let Some((_, path)) = self.buckets.pop_front() else { return false };
+                    match BucketReader::open(&path, self.read_buffer) {
+                        Ok(reader) => self.current.insert(reader),
+                        Err(error) => {
+                            problem(&path, error);
+                            continue;
+                        }
                     }
                 }
-            }
-            let reader = self.current.as_mut().expect("opened above");
-            match reader.next_record() {
-                Ok(Some((key, value))) if (self.low..=self.high).contains(&key) => return Some((key, value)),
-                Ok(Some(_)) => continue,
-                Ok(None) => self.current = None,
+            };
+            match reader.advance() {
+                Ok(true) => {
+                    let key = reader.record().map(|(key, _)| key).expect("advanced to a record");
+                    if (self.low..=self.high).contains(&key) {
+                        return true;
+                    }
+                }
+                Ok(false) => self.current = None,
                 Err(error) => {
                     problem(Path::new("bucket"), error);
                     self.current = None;
@@ -238,21 +268,13 @@ impl RangeScan {
     }
 }
 
-impl RangeScan {
-    /// Gives back the record just taken (it did not fit the caller's batch);
-    /// the next call returns it again.
-    pub fn put_back(&mut self, key: u64, value: Vec<u8>) {
-        debug_assert!(self.pending.is_none(), "one record given back at a time");
-        self.pending = Some((key, value));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn collect(scan: &mut RangeScan) -> Vec<(u64, Vec<u8>)> {
-        std::iter::from_fn(|| scan.next_record(|path, error| panic!("{}: {error}", path.display()))).collect()
+        std::iter::from_fn(|| scan.next_record(|path, error| panic!("{}: {error}", path.display())).map(|(k, v)| (k, v.to_vec())))
+            .collect()
     }
 
     #[test]

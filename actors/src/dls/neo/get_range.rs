@@ -111,16 +111,16 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
 /// Fills one batch (on a disk thread): the records laid end to end, and
 /// whether records may remain.
 fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Vec<u8>, bool) {
-    let mut records = Vec::new();
+    let mut records = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
     let problem = |path: &std::path::Path, error: std::io::Error| {
         tracing::warn!(target: "dlsnode.request", "skipping bucket {} of '{channel}': {error}", path.display())
     };
     while records.len() < BATCH_BYTES {
         let Some((key, value)) = scan.next_record(problem) else { return (scan, records, false) };
-        if filter.matches(&value) {
+        if filter.matches(value) {
             records.extend_from_slice(&key.to_le_bytes());
             records.extend_from_slice(&(value.len() as u64).to_le_bytes());
-            records.extend_from_slice(&value);
+            records.extend_from_slice(value);
         }
     }
     (scan, records, true)

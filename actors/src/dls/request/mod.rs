@@ -34,10 +34,9 @@ use crate::connection::{ClientIo, ConnectionError};
 /// them, when handled.
 pub struct Owned(Vec<u8>);
 
-impl From<&DlsRequest<'_>> for Owned {
-    fn from(request: &DlsRequest<'_>) -> Self {
-        let mut bytes = BytesMut::new();
-        request.encode(&mut bytes);
+impl From<&[u8]> for Owned {
+    /// The bytes of one whole request, as [`DlsRequest::decode`] took them.
+    fn from(bytes: &[u8]) -> Self {
         Owned(bytes.to_vec())
     }
 }

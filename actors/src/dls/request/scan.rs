@@ -82,10 +82,10 @@ fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan,
     };
     let more = loop {
         let Some((key, value)) = scan.next_record(problem) else { break false };
-        if !filter.matches(&value) {
+        if !filter.matches(value) {
             continue;
         }
-        match batch.add(&[&format_hex_key(key), &value]) {
+        match batch.add(&[&format_hex_key(key), value]) {
             Added::Yes => {
                 records += 1;
                 bytes += value.len() as u64;
@@ -97,7 +97,7 @@ fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan,
             ),
             Added::BatchFull => {
                 // Send this batch; the record starts the next one.
-                scan.put_back(key, value);
+                scan.put_back();
                 break true;
             }
         }
