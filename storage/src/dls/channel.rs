@@ -100,7 +100,7 @@ impl DlsChannel {
             }
             None => {
                 if self.writers.len() == OPEN_WRITERS {
-                    let (old, mut writer) = self.writers.remove(0);
+                    let (old, writer) = self.writers.remove(0);
                     // Fsynced at the next checkpoint, not now: Puts that
                     // hop between buckets would each wait for the disk.
                     let written = writer.close()?;

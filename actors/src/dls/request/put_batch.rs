@@ -45,9 +45,13 @@ pub(super) async fn handle(channel: &[u8], batch_bytes: &[u8], io: &mut ClientIo
     Ok(())
 }
 
-/// The records of a decompressed batch up to the first empty value, as keys
-/// and value offsets, and whether an empty value cut them short.
-fn parse(decompressed: &[u8]) -> Result<(Vec<(u64, Range<usize>)>, bool), ConnectionError> {
+/// A batch's records up to the first empty value: keys and where their
+/// values are in the decompressed batch.
+type Offsets = Vec<(u64, Range<usize>)>;
+
+/// The records of a decompressed batch, and whether an empty value cut
+/// them short.
+fn parse(decompressed: &[u8]) -> Result<(Offsets, bool), ConnectionError> {
     let mut reader = WireReader::new(decompressed);
     let mut records = Vec::new();
     while reader.remaining() > 0 {
