@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::{BucketEnd, Version, BUCKET_HEADER};
+use super::writeback;
 
 /// The records of one bucket file, in file order. The file's length is taken
 /// when it is opened: records appended later are not seen (the caller
@@ -147,6 +148,8 @@ pub struct BucketWriter {
     buffer_size: usize,
     /// Bytes in the file (written, not necessarily synced).
     written: u64,
+    /// Bytes whose write-back has been started (see [`super::writeback`]).
+    written_back: u64,
 }
 
 impl BucketWriter {
@@ -169,7 +172,7 @@ impl BucketWriter {
         let read = read_up_to(&mut file, &mut head)?;
         let version = if len == 0 { Version::V1 } else { Version::of(&head[..read]).0 };
         let mut writer =
-            BucketWriter { path: path.to_owned(), file, version, buffer: Vec::new(), buffer_size, written: len };
+            BucketWriter { path: path.to_owned(), file, version, buffer: Vec::new(), buffer_size, written: len, written_back: len };
         if len == 0 {
             writer.buffer.extend_from_slice(&BUCKET_HEADER);
         }
@@ -202,6 +205,10 @@ impl BucketWriter {
                 return Err(error);
             }
             self.written += len;
+            if self.written - self.written_back >= writeback::CHUNK {
+                writeback::start(&self.file, self.written_back, self.written - self.written_back);
+                self.written_back = self.written;
+            }
         }
         Ok(())
     }

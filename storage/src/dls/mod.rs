@@ -33,3 +33,4 @@ pub mod channel;
 pub mod checkpoint;
 pub mod layout;
 pub mod record;
+pub mod writeback;
