@@ -24,6 +24,9 @@ const ERROR: u8 = 3;
 /// Uncompressed bytes after which a batch is sent (the original's).
 const BATCH_BYTES: usize = 100_000;
 
+/// Batches read by one disk job.
+const READ_AHEAD: usize = 4;
+
 /// Checks the request (Error if bad) and returns the streaming task.
 pub(super) fn start(args: GetRangeArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<'_>) -> Option<Task> {
     let filter = match (args.mode, args.filter.is_empty()) {
@@ -78,34 +81,47 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
         Err(_) => return Err(TaskError::Closed),
     };
     let filter = Arc::new(filter);
-    let next_batch = |scan: RangeScan| {
+    let next_batches = |scan: RangeScan| {
         let (filter, name) = (Arc::clone(&filter), channel.clone());
         // Reading and compressing both run on a disk thread.
-        node.pool.run(move || {
-            let (scan, records, more) = fill(scan, &filter, &name);
-            (more.then_some(scan), (!records.is_empty()).then(|| encode_records(&records)))
-        })
+        node.pool.run(move || read_ahead(scan, &filter, &name))
     };
-    let mut pending = scan.map(next_batch);
+    let mut pending = scan.map(next_batches);
     while let Some(filling) = pending.take() {
-        let (scan, message) = filling.await.map_err(|_| TaskError::Closed)?;
-        let Some(message) = message else {
-            pending = scan.map(next_batch);
-            continue;
-        };
-        io.send(&message).await?;
-        // The next batch is read while the client takes this one.
-        pending = scan.map(next_batch);
-        match GetRangeControl::decode(&io.recv().await?)? {
-            GetRangeControl::Continue => {}
-            GetRangeControl::Stop => return io.send(&GetRangeMessage::Stopped.encode()).await,
-            GetRangeControl::Ack => return Err(unexpected_ack()),
+        let (scan, messages) = filling.await.map_err(|_| TaskError::Closed)?;
+        // The next batches are read while the client takes these.
+        pending = scan.map(next_batches);
+        for message in messages {
+            io.send(&message).await?;
+            match GetRangeControl::decode(&io.recv().await?)? {
+                GetRangeControl::Continue => {}
+                GetRangeControl::Stop => return io.send(&GetRangeMessage::Stopped.encode()).await,
+                GetRangeControl::Ack => return Err(unexpected_ack()),
+            }
         }
     }
     io.send(&GetRangeMessage::Finished.encode()).await?;
     // Anything else the client sends before its Ack is ignored.
     while GetRangeControl::decode(&io.recv().await?) != Ok(GetRangeControl::Ack) {}
     Ok(())
+}
+
+/// Reads up to [`READ_AHEAD`] batches (on a disk thread), so that a disk
+/// thread is woken once for several; returns their Records messages, and
+/// the scan unless it is over.
+fn read_ahead(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (Option<RangeScan>, Vec<Vec<u8>>) {
+    let mut messages = Vec::with_capacity(READ_AHEAD);
+    while messages.len() < READ_AHEAD {
+        let (rest, records, more) = fill(scan, filter, channel);
+        if !records.is_empty() {
+            messages.push(encode_records(&records));
+        }
+        if !more {
+            return (None, messages);
+        }
+        scan = rest;
+    }
+    (Some(scan), messages)
 }
 
 /// Fills one batch (on a disk thread): the records laid end to end, and
