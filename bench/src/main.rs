@@ -164,10 +164,11 @@ async fn run(args: Args) -> anyhow::Result<f64> {
                 let mut batch = BatchWriter::new(64 * 1024);
                 let mut encoded = bytes::BytesMut::new();
                 while let Some((n, value)) = keys.next_numbered(&next, &args) {
-                    let key = format!("{:016x}", 1_500_000_000 + n / 1_000);
-                    if batch.add(&[key.as_bytes(), &value]) == Added::BatchFull {
+                    let mut key = [0u8; 16];
+                    std::io::Write::write_fmt(&mut &mut key[..], format_args!("{:016x}", 1_500_000_000 + n / 1_000))?;
+                    if batch.add(&[&key, &value]) == Added::BatchFull {
                         send_batch(&mut client, &args.channel, &mut batch, &mut encoded).await?;
-                        anyhow::ensure!(batch.add(&[key.as_bytes(), &value]) == Added::Yes, "a record larger than a batch");
+                        anyhow::ensure!(batch.add(&[&key, &value]) == Added::Yes, "a record larger than a batch");
                     }
                 }
                 if !batch.is_empty() {

@@ -8,11 +8,9 @@
 
 /// Parses a key as the original does: exactly 16 hex digits, either case.
 pub fn parse_hex_key(text: &[u8]) -> Option<u64> {
-    if text.len() != 16 || !text.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let text = std::str::from_utf8(text).ok()?;
-    u64::from_str_radix(text, 16).ok()
+    let digits: &[u8; 16] = text.try_into().ok()?;
+    // Digit by digit: no UTF-8 check, no sign or radix handling to skip.
+    digits.iter().try_fold(0u64, |key, &digit| Some(key << 4 | u64::from(char::from(digit).to_digit(16)?)))
 }
 
 /// Formats a key the way the original writes it: 16 lower-case hex digits.
