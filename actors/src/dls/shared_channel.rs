@@ -2,13 +2,14 @@
 //! thread works on it, and the Puts waiting for a disk thread.
 //!
 //! Puts are written behind, as the original's write buffer does: a Put's
-//! record joins the channel's queue and is acknowledged at once, and one
-//! disk job at a time appends whatever has queued up, round after round, so
-//! a burst of Puts costs one hand-over to the disk pool. Once the queue
-//! holds [`WAITING_LIMIT`] bytes, Puts wait until their round is stored, so
-//! a disk slower than the clients holds them back instead of filling
-//! memory. Whoever locks the storage stores the queue first, so reads,
-//! checkpoints and shutdown see every acknowledged Put.
+//! record joins the channel's queue and is acknowledged at once. Once
+//! [`STORE_AT`] bytes are queued, a disk job appends whatever has queued
+//! up, round after round, so a disk thread is woken once per write buffer's
+//! worth of Puts, not once per Put. Once the queue holds [`WAITING_LIMIT`]
+//! bytes, Puts wait until their round is stored, so a disk slower than the
+//! clients holds them back instead of filling memory. Whoever locks the
+//! storage stores the queue first, so reads, checkpoints, the periodic
+//! flush (`write_flush_ms`) and the shutdown see every acknowledged Put.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +18,9 @@ use shoal_storage::dls::channel::DlsChannel;
 use tokio::sync::oneshot;
 
 use super::pool::{DiskPool, PoolStopped};
+
+/// Queued value bytes that start a disk job (the original's write buffer).
+pub const STORE_AT: usize = 64 * 1024;
 
 /// Value bytes a channel queues, acknowledged, before Puts wait for the
 /// disk (16 of the original's 64 KiB write buffers).
@@ -28,7 +32,8 @@ pub enum Appended {
     Queued,
     /// The queue was full: the result comes once the record is stored.
     Waiting(oneshot::Receiver<io::Result<()>>),
-    /// The disk pool has stopped (the node is shutting down).
+    /// The disk pool has stopped (the node is shutting down): the Put is
+    /// answered with an error, though the shutdown may still store it.
     Refused,
 }
 
@@ -103,14 +108,16 @@ impl SharedChannel {
             };
             appends.bytes += value.len();
             appends.waiting.push(Append { key, value, stored });
-            (!std::mem::replace(&mut appends.scheduled, true), appended)
+            let start_job = appends.bytes >= STORE_AT && !appends.scheduled;
+            appends.scheduled |= start_job;
+            (start_job, appended)
         };
         if start_job {
             let channel = Arc::clone(self);
             if pool.spawn(move || channel.store_waiting()).is_err() {
-                // No job will take it (the node is stopping): the queue
-                // held only this Put, which fails.
-                *self.waiting() = Appends::default();
+                // The node is stopping: this Put fails; what is queued
+                // stays for the shutdown, which locks every channel.
+                self.waiting().scheduled = false;
                 return Appended::Refused;
             }
         }
@@ -176,17 +183,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn acknowledged_puts_are_seen_by_the_next_reader_before_their_job_runs() {
+    async fn small_puts_wait_in_memory_and_the_next_reader_stores_them() {
         let dir = tempfile::tempdir().unwrap();
         let pool = DiskPool::start(1).unwrap();
-        let release = block(&pool);
         let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
         for key in [3, 1, 2] {
             assert!(matches!(channel.append(&pool, key, b"v".to_vec()), Appended::Queued), "acknowledged at once");
         }
+        assert!(!channel.waiting().scheduled, "no disk job for a few bytes");
         assert_eq!(records(&channel), vec![3, 1, 2], "in put order");
+        assert!(channel.waiting().waiting.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_write_buffers_worth_starts_a_job_and_readers_see_it_before_the_job_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = DiskPool::start(1).unwrap();
+        let release = block(&pool);
+        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
+        let value = vec![b'x'; STORE_AT / 4];
+        for key in 0..4 {
+            assert!(matches!(channel.append(&pool, key, value.clone()), Appended::Queued));
+        }
+        assert!(channel.waiting().scheduled, "a job is queued behind the blocked one");
+        assert_eq!(records(&channel), vec![0, 1, 2, 3]);
         release.send(()).unwrap();
-        assert_eq!(pool.run(|| ()).await.map(|_| records(&channel)).unwrap(), vec![3, 1, 2], "stored once");
+        assert_eq!(pool.run(|| ()).await.map(|_| records(&channel)).unwrap(), vec![0, 1, 2, 3], "stored once");
         assert!(!channel.waiting().scheduled, "the job ended once nothing waited");
     }
 
@@ -208,13 +230,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn puts_after_the_pool_stopped_fail_instead_of_hanging() {
+    async fn a_put_needing_a_job_after_the_pool_stopped_fails_and_the_queue_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let pool = DiskPool::start(1).unwrap();
         pool.stop();
         let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 64));
-        assert!(matches!(channel.append(&pool, 1, b"a".to_vec()), Appended::Refused));
-        assert!(matches!(channel.append(&pool, 2, b"b".to_vec()), Appended::Refused), "a failed job does not stay scheduled");
-        assert!(records(&channel).is_empty());
+        assert!(matches!(channel.append(&pool, 1, b"a".to_vec()), Appended::Queued));
+        assert!(matches!(channel.append(&pool, 2, vec![b'b'; STORE_AT]), Appended::Refused));
+        assert!(!channel.waiting().scheduled, "a failed job does not stay scheduled");
+        assert_eq!(records(&channel), vec![1, 2], "the shutdown's lock stores what is queued");
     }
 }
