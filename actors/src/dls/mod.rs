@@ -17,6 +17,7 @@ pub mod legacy;
 pub mod neo;
 pub mod node;
 pub mod pool;
+pub mod read_ahead;
 pub mod request;
 pub mod shared_channel;
 pub mod stats;

@@ -15,6 +15,7 @@ use shoal_storage::dls::channel::RangeScan;
 
 use super::{valid_channel, DlsNode, Replies, Task};
 use crate::dls::filter::ValueFilter;
+use crate::dls::read_ahead::read_ahead;
 use crate::neo::{RequestIo, TaskError};
 
 /// Start statuses.
@@ -24,8 +25,6 @@ const ERROR: u8 = 3;
 /// Uncompressed bytes after which a batch is sent (the original's).
 const BATCH_BYTES: usize = 100_000;
 
-/// Batches read by one disk job.
-const READ_AHEAD: usize = 4;
 
 /// Checks the request (Error if bad) and returns the streaming task.
 pub(super) fn start(args: GetRangeArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<'_>) -> Option<Task> {
@@ -84,7 +83,12 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
     let next_batches = |scan: RangeScan| {
         let (filter, name) = (Arc::clone(&filter), channel.clone());
         // Reading and compressing both run on a disk thread.
-        node.pool.run(move || read_ahead(scan, &filter, &name))
+        node.pool.run(move || {
+            read_ahead(scan, |scan| {
+                let (scan, records, more) = fill(scan, &filter, &name);
+                (scan, (!records.is_empty()).then(|| encode_records(&records)), more)
+            })
+        })
     };
     let mut pending = scan.map(next_batches);
     while let Some(filling) = pending.take() {
@@ -104,24 +108,6 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
     // Anything else the client sends before its Ack is ignored.
     while GetRangeControl::decode(&io.recv().await?) != Ok(GetRangeControl::Ack) {}
     Ok(())
-}
-
-/// Reads up to [`READ_AHEAD`] batches (on a disk thread), so that a disk
-/// thread is woken once for several; returns their Records messages, and
-/// the scan unless it is over.
-fn read_ahead(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (Option<RangeScan>, Vec<Vec<u8>>) {
-    let mut messages = Vec::with_capacity(READ_AHEAD);
-    while messages.len() < READ_AHEAD {
-        let (rest, records, more) = fill(scan, filter, channel);
-        if !records.is_empty() {
-            messages.push(encode_records(&records));
-        }
-        if !more {
-            return (None, messages);
-        }
-        scan = rest;
-    }
-    (Some(scan), messages)
 }
 
 /// Fills one batch (on a disk thread): the records laid end to end, and

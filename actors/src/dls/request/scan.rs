@@ -2,7 +2,8 @@
 //! GetRangeRegex: 200, then the records with keys in range whose value
 //! passes the filter, in compressed batches of at most 64 KiB (hex key and
 //! value arrays), then an empty array. Empty batches are not sent. The
-//! buckets are read on the disk pool a batch at a time, so a slow client
+//! buckets are read on the disk pool a few batches at a time (the next ones
+//! while these are sent: [`crate::dls::read_ahead`]), so a slow client
 //! holds back the scan instead of the node buffering it; the channel's
 //! buffered writes are flushed first, so every acknowledged Put is seen.
 
@@ -15,6 +16,7 @@ use shoal_storage::dls::channel::RangeScan;
 
 use super::{disk_failed, status, ClientIo, ConnectionError, DlsNode};
 use crate::dls::filter::ValueFilter;
+use crate::dls::read_ahead::read_ahead;
 
 /// Uncompressed bytes per batch (swarm's RecordBatcher default).
 const BATCH_SIZE: usize = 64 * 1024;
@@ -38,7 +40,7 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
     let read_buffer = node.read_buffer;
     let (low, high) = (spec.low, spec.high);
     let opened = node.pool.run(move || shared.lock().scan(low, high, read_buffer)).await;
-    let mut scan = match opened {
+    let scan = match opened {
         Ok(Ok(scan)) => scan,
         Ok(Err(error)) => {
             disk_failed(format!("reading '{}': {error}", spec.channel), &mut io.output);
@@ -51,30 +53,37 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
     };
     status(&mut io.output, Status::Ok);
     let filter = std::sync::Arc::new(spec.filter);
-    loop {
-        let batch_filter = std::sync::Arc::clone(&filter);
-        let channel = spec.channel.clone();
-        let filled = node.pool.run(move || fill(scan, &batch_filter, &channel)).await;
-        let Ok((returned, batch, records, bytes, more)) = filled else {
+    let next_batches = |scan: RangeScan| {
+        let (filter, channel) = (std::sync::Arc::clone(&filter), spec.channel.clone());
+        node.pool.run(move || read_ahead(scan, |scan| fill(scan, &filter, &channel)))
+    };
+    let mut pending = Some(next_batches(scan));
+    while let Some(filling) = pending.take() {
+        let Ok((scan, batches)) = filling.await else {
             return Err(ConnectionError::Io(std::io::Error::other("the disk pool stopped")));
         };
-        scan = returned;
-        if let Some(batch) = batch {
-            io.output.extend_from_slice(&batch);
+        // The next batches are read while these go out.
+        pending = scan.map(next_batches);
+        for Batch { encoded, records, bytes } in batches {
+            io.output.extend_from_slice(&encoded);
             node.counters.handled(records, bytes);
-            io.flush().await?;
         }
-        if !more {
-            put_array(&mut io.output, b"");
-            return Ok(());
-        }
+        io.flush().await?;
     }
+    put_array(&mut io.output, b"");
+    Ok(())
+}
+
+/// One filled batch, encoded, with its records and value bytes.
+struct Batch {
+    encoded: BytesMut,
+    records: u64,
+    bytes: u64,
 }
 
 /// Fills one batch from the scan (on a disk thread); returns the scan, the
-/// encoded batch (none if empty), its records and value bytes, and whether
-/// records may remain.
-fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Option<BytesMut>, u64, u64, bool) {
+/// batch (none if empty), and whether records may remain.
+fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Option<Batch>, bool) {
     let mut batch = BatchWriter::new(BATCH_SIZE);
     let (mut records, mut bytes) = (0, 0);
     let problem = |path: &std::path::Path, error: std::io::Error| {
@@ -103,9 +112,9 @@ fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan,
         }
     };
     if batch.is_empty() {
-        return (scan, None, 0, 0, more);
+        return (scan, None, more);
     }
-    let mut out = BytesMut::new();
-    batch.finish(&mut out);
-    (scan, Some(out), records, bytes, more)
+    let mut encoded = BytesMut::new();
+    batch.finish(&mut encoded);
+    (scan, Some(Batch { encoded, records, bytes }), more)
 }
