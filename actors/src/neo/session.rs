@@ -50,6 +50,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// How many bytes of queued replies the writer gathers into one write.
 const WRITE_GATHER: usize = 256 * 1024;
 
+/// Replies this large are written as they are, not gathered (copied).
+const WRITE_DIRECT: usize = 16 * 1024;
+
 /// Why a neo connection was closed by the node.
 #[derive(Debug, thiserror::Error)]
 pub enum NeoError {
@@ -236,23 +239,33 @@ pub async fn serve(socket: TcpStream, service: &impl NeoService, credentials: &C
     read_result.and(write_result)
 }
 
-/// Writes queued reply chunks, gathering what is waiting into one write.
+/// Writes queued reply chunks in order, gathering the small ones waiting
+/// into one write.
 async fn write_replies(mut socket: impl AsyncWrite + Unpin, mut queued: mpsc::Receiver<Vec<u8>>) -> Result<(), NeoError> {
     let mut gathered = Vec::new();
     while let Some(first) = queued.recv().await {
-        if first.len() >= WRITE_GATHER {
-            socket.write_all(&first).await?;
-            continue;
-        }
-        gathered.clear();
-        gathered.extend_from_slice(&first);
-        while gathered.len() < WRITE_GATHER {
-            match queued.try_recv() {
-                Ok(more) => gathered.extend_from_slice(&more),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            if message.len() >= WRITE_DIRECT {
+                // Large enough for a write of its own: not copied.
+                if !gathered.is_empty() {
+                    socket.write_all(&gathered).await?;
+                    gathered.clear();
+                }
+                socket.write_all(&message).await?;
+            } else {
+                gathered.extend_from_slice(&message);
+                if gathered.len() >= WRITE_GATHER {
+                    socket.write_all(&gathered).await?;
+                    gathered.clear();
+                }
             }
+            next = queued.try_recv().ok();
         }
-        socket.write_all(&gathered).await?;
+        if !gathered.is_empty() {
+            socket.write_all(&gathered).await?;
+            gathered.clear();
+        }
     }
     Ok(())
 }
@@ -377,5 +390,24 @@ impl RequestTable {
             self.active.remove(&id);
         }
         result.map_err(|error| NeoError::Task { id, error })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn replies_go_out_in_order_whether_gathered_or_written_directly() {
+        let messages: Vec<Vec<u8>> =
+            [10, WRITE_DIRECT, 3, WRITE_GATHER, 7, 9, WRITE_DIRECT * 2].iter().enumerate().map(|(i, &len)| vec![i as u8; len]).collect();
+        let (queue, queued) = mpsc::channel(messages.len());
+        for message in &messages {
+            queue.send(message.clone()).await.unwrap();
+        }
+        drop(queue);
+        let mut socket = Vec::new();
+        write_replies(&mut socket, queued).await.unwrap();
+        assert_eq!(socket, messages.concat());
     }
 }
