@@ -146,7 +146,15 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// listed bucket back to its synced length, and torn tails of buckets
 /// written since the last commit.
 fn recover(file: &Path, data_dir: &Path, commit_every: Duration) -> anyhow::Result<()> {
-    let Ok(text) = std::fs::read_to_string(file) else { return Ok(()) };
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Starting without the recovery could serve torn records.
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", file.display())),
+    };
+    // Damaged lines (even bytes that are not text) are reported one by one
+    // below; the others are still applied.
+    let text = String::from_utf8_lossy(&bytes);
     let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok();
     tracing::warn!(target: "dlsnode.storage.checkpoint.CheckpointFile", "{} found: the last run did not end cleanly", file.display());
     let (lines, errors) = checkpoint::parse(&text);

@@ -295,3 +295,38 @@ async fn put_batch_stores_in_order_up_to_an_empty_value_and_a_bad_key_stores_not
     assert!(bad.get_version().await.is_err(), "closed");
     assert_eq!(client.get_all("b").await.unwrap(), expected);
 }
+
+#[tokio::test]
+async fn a_damaged_checkpoint_file_still_recovers_its_good_lines_and_cuts_torn_tails() {
+    use shoal_storage::dls::record::{Version, BUCKET_HEADER};
+    // Bucket 0x57275 of channel "ch": two whole records and a torn third.
+    let mut bucket = BUCKET_HEADER.to_vec();
+    Version::V1.encode(0x5727_5806, b"first", &mut bucket);
+    let checkpointed = bucket.len();
+    Version::V1.encode(0x5727_5807, b"second", &mut bucket);
+    let whole = bucket.len();
+    Version::V1.encode(0x5727_5808, b"torn record", &mut bucket);
+    bucket.truncate(bucket.len() - 4);
+    // Bucket 0x57276: written after the last commit, so not listed.
+    let mut later = BUCKET_HEADER.to_vec();
+    Version::V1.encode(0x5727_6000, b"later", &mut later);
+    let later_whole = later.len();
+    Version::V1.encode(0x5727_6001, b"torn", &mut later);
+    later.truncate(later.len() - 2);
+    // A line with bytes that are not text, a malformed one, then the line
+    // that cuts the first bucket back to its first record.
+    let mut checkpoint = b"\xff\xfe garbage\nch not-a-number 5\n".to_vec();
+    checkpoint.extend_from_slice(format!("ch {} {checkpointed}\n", 0x5727_5000u64).as_bytes());
+    let node = Node::start_dls(&[
+        ("data/ch/0000000057/275", bucket),
+        ("data/ch/0000000057/276", later),
+        ("data/checkpoint.dat", checkpoint),
+    ]);
+    let records = node.dls().await.get_all("ch").await.unwrap();
+    assert_eq!(values(&records), vec![(0x5727_5806, "first".to_string()), (0x5727_6000, "later".to_string())]);
+    let len = |path: &str| std::fs::metadata(node.dir().join(path)).unwrap().len() as usize;
+    assert_eq!(len("data/ch/0000000057/275"), checkpointed, "cut back to its checkpoint, not to {whole}");
+    assert_eq!(len("data/ch/0000000057/276"), later_whole, "its torn tail cut off");
+    let log = std::fs::read_to_string(node.dir().join("log/root.log")).unwrap();
+    assert!(log.contains("line 1") && log.contains("line 2"), "each damaged line is reported: {log}");
+}
