@@ -12,14 +12,19 @@ use super::checkpoint::Checkpoint;
 use super::layout::{bucket_of, bucket_path, bucket_start, buckets_in_range};
 
 /// The channels of a data directory: every sub-directory with a valid
-/// channel name; other entries are returned apart (to be reported).
+/// channel name; sub-directories with other names are returned apart (to
+/// be reported). Files are not channels (the checkpoint lives there when
+/// `data_dir` is `data`).
 pub fn channel_names(data_dir: &Path) -> io::Result<(Vec<String>, Vec<String>)> {
     let (mut channels, mut ignored) = (Vec::new(), Vec::new());
     for entry in fs::read_dir(data_dir)? {
         let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
         let name = entry.file_name().to_string_lossy().into_owned();
         let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if entry.file_type()?.is_dir() && valid {
+        if valid {
             channels.push(name);
         } else {
             ignored.push(name);

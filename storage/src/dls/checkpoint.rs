@@ -109,17 +109,23 @@ pub fn truncate_to(data_dir: &Path, checkpoints: &[Checkpoint]) -> io::Result<Ve
         let path = bucket_path(&data_dir.join(&checkpoint.channel), bucket_of(checkpoint.bucket_start));
         let file = match OpenOptions::new().write(true).open(&path) {
             Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(error),
+            // Nothing there that a read would serve.
+            Err(error) if matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::IsADirectory) => continue,
+            Err(error) => return Err(at(&path, error)),
         };
-        let from = file.metadata()?.len();
+        let from = file.metadata().map_err(|e| at(&path, e))?.len();
         if from > checkpoint.length {
-            file.set_len(checkpoint.length)?;
-            file.sync_all()?;
+            file.set_len(checkpoint.length).and_then(|()| file.sync_all()).map_err(|e| at(&path, e))?;
             done.push(Truncated { path, from, to: checkpoint.length });
         }
     }
     Ok(done)
+}
+
+/// `error` with the path it happened on (recovery errors stop the start,
+/// so the operator must know which file).
+fn at(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
 /// Crash recovery for buckets the checkpoint does not list (written for the
@@ -132,18 +138,22 @@ pub fn cut_torn_tails(channel_dir: &Path, since: std::time::SystemTime) -> io::R
     use super::record::BucketEnd;
     let mut done = Vec::new();
     for (_, path) in super::layout::buckets_in_range(channel_dir, 0, u64::MAX)? {
-        let metadata = fs::metadata(&path)?;
-        if metadata.modified()? < since {
-            continue;
-        }
-        let mut reader = BucketReader::open(&path, 1 << 16)?;
-        while reader.next_record()?.is_some() {}
-        if matches!(reader.ended, Some(BucketEnd::Torn | BucketEnd::Fragment)) {
+        let cut = || -> io::Result<Option<Truncated>> {
+            let metadata = fs::metadata(&path)?;
+            if !metadata.is_file() || metadata.modified()? < since {
+                return Ok(None);
+            }
+            let mut reader = BucketReader::open(&path, 1 << 16)?;
+            while reader.next_record()?.is_some() {}
+            if !matches!(reader.ended, Some(BucketEnd::Torn | BucketEnd::Fragment)) {
+                return Ok(None);
+            }
             let file = OpenOptions::new().write(true).open(&path)?;
             file.set_len(reader.position())?;
             file.sync_all()?;
-            done.push(Truncated { path, from: metadata.len(), to: reader.position() });
-        }
+            Ok(Some(Truncated { path: path.clone(), from: metadata.len(), to: reader.position() }))
+        };
+        done.extend(cut().map_err(|e| at(&path, e))?);
     }
     Ok(done)
 }
@@ -171,7 +181,10 @@ mod tests {
         let checkpoints = vec![
             Checkpoint { channel: "ch".into(), bucket_start: 0x5727_5000, length: 50 },
             Checkpoint { channel: "gone".into(), bucket_start: 0, length: 0 },
+            // Not a bucket file: nothing to cut, and the start goes on.
+            Checkpoint { channel: "odd".into(), bucket_start: 0x5727_5000, length: 0 },
         ];
+        fs::create_dir_all(bucket_path(&dir.path().join("odd"), bucket_of(0x5727_5000))).unwrap();
         let file = checkpoint_path(dir.path());
         write(&file, &checkpoints).unwrap();
         let (read, errors) = parse(&fs::read_to_string(&file).unwrap());
