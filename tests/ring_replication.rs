@@ -204,6 +204,19 @@ async fn get_all_through_any_member_returns_the_whole_ring_once() {
     let mut wanted: Vec<u64> = (0..300).filter(|i| format!("{i}").starts_with("12")).map(key).collect();
     wanted.sort_unstable();
     assert_eq!(found, wanted);
+    // Sizes: each member reports its share, so the sum over the members (as
+    // the legacy client adds them up) counts every record once, not twice.
+    let (mut channel_records, mut all_records, mut shares) = (0, 0, Vec::new());
+    for node in &nodes {
+        let mut client = node.client().await;
+        let share = client.get_channel_size(CHANNEL).await.unwrap().records;
+        shares.push(share);
+        channel_records += share;
+        all_records += client.get_size().await.unwrap().records;
+    }
+    assert_eq!(channel_records, 300, "{shares:?}");
+    assert_eq!(all_records, 301, "the lonely record once too");
+    assert!(shares.iter().all(|&share| share < 300), "shared out: {shares:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

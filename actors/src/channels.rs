@@ -101,8 +101,13 @@ impl ChannelRegistry {
 
     /// Counts summed over all channels.
     pub fn total(&self) -> ChannelStats {
+        self.sum(|entry| entry.storage.stats())
+    }
+
+    /// `stats` of every channel, summed.
+    pub fn sum(&self, stats: impl Fn(&ChannelEntry) -> ChannelStats) -> ChannelStats {
         self.channels.iter().fold(ChannelStats::default(), |sum, e| {
-            let stats = e.value().storage.stats();
+            let stats = stats(e.value());
             ChannelStats {
                 records: sum.records + stats.records,
                 value_bytes: sum.value_bytes + stats.value_bytes,

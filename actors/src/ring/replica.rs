@@ -3,7 +3,7 @@
 
 use dashmap::mapref::entry::Entry;
 use shoal_cluster::message::{Record, BATCH_BYTES};
-use shoal_storage::dht::ChannelCursor;
+use shoal_storage::dht::{Channel, ChannelCursor, ChannelStats};
 
 use super::versions::{Version, Versions};
 use crate::counters::Action;
@@ -79,10 +79,7 @@ pub fn stamps(node: &DhtNode, versions: &Versions, channel: &str) -> Vec<(u64, u
 /// a shard, see [`ChannelCursor::in_key_order`]), about `BATCH_BYTES`.
 pub fn primary_page(ring: &super::Ring, node: &DhtNode, channel: &str, after: Option<u64>) -> Vec<Record> {
     let Some(entry) = node.channels.get(channel) else { return Vec::new() };
-    let (placement, n) = ring.placement();
-    let down = ring.down_members();
-    let me = ring.me();
-    let primary_here = |key: u64| placement.replicas(key, n).into_iter().find(|m| !down.iter().any(|d| d == m)) == Some(me);
+    let primary_here = primary_test(ring);
     let mut page = Vec::new();
     let mut bytes = 0;
     let mut cursor = ChannelCursor::in_key_order(after);
@@ -94,6 +91,31 @@ pub fn primary_page(ring: &super::Ring, node: &DhtNode, channel: &str, after: Op
         bytes < BATCH_BYTES
     });
     page
+}
+
+/// Whether this member is a key's first live replica (the one that
+/// answers for it in ring-wide scans and counts).
+fn primary_test(ring: &super::Ring) -> impl Fn(u64) -> bool + '_ {
+    let (placement, n) = ring.placement();
+    let down = ring.down_members();
+    move |key| placement.replicas(key, n).into_iter().find(|m| !down.iter().any(|d| d == m)) == Some(ring.me())
+}
+
+/// This member's share of a channel for GetSize and GetChannelSize: the
+/// records whose first live replica it is. A legacy client adds up the
+/// answers of every node it knows, so over all members each record counts
+/// once, not once per copy.
+pub fn primary_stats(ring: &super::Ring, storage: &Channel) -> ChannelStats {
+    let primary_here = primary_test(ring);
+    let (mut records, mut value_bytes) = (0, 0);
+    ChannelCursor::new().next_batch(storage, |key, value| {
+        if primary_here(key) {
+            records += 1;
+            value_bytes += value.len() as u64;
+        }
+        true
+    });
+    storage.stats_for(records, value_bytes)
 }
 
 /// The channels this member holds records or removals of.

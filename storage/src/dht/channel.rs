@@ -101,13 +101,13 @@ impl Channel {
 
     /// Current counts.
     pub fn stats(&self) -> ChannelStats {
-        let records = self.records.load(Ordering::Relaxed);
-        let value_bytes = self.value_bytes.load(Ordering::Relaxed);
-        ChannelStats {
-            records,
-            value_bytes,
-            reported_bytes: size::channel_bytes(self.bnum, records, value_bytes),
-        }
+        self.stats_for(self.records.load(Ordering::Relaxed), self.value_bytes.load(Ordering::Relaxed))
+    }
+
+    /// The counts this channel reports when it is taken to hold `records`
+    /// records of `value_bytes` (a ring member reports its share).
+    pub fn stats_for(&self, records: u64, value_bytes: u64) -> ChannelStats {
+        ChannelStats { records, value_bytes, reported_bytes: size::channel_bytes(self.bnum, records, value_bytes) }
     }
 
     /// Recounts from the shards (slow; for tests and debug checks).
