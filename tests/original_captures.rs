@@ -65,9 +65,12 @@ fn segments_on(name: &str, node_port: u16) -> Vec<Segment> {
     out
 }
 
+/// A record's fields (key and value, or a key alone), as sent.
+type Fields = Vec<Vec<u8>>;
+
 /// Parses a GetAll-family reply (status, batches, empty array) and returns
 /// its records sorted, or `Incomplete` while bytes are missing.
-fn scan_reply(bytes: &[u8], arity: usize) -> Result<(usize, Vec<Vec<Vec<u8>>>), WireError> {
+fn scan_reply(bytes: &[u8], arity: usize) -> Result<(usize, Vec<Fields>), WireError> {
     let mut reader = WireReader::new(bytes);
     assert_eq!(reader.u32()?, 200, "scan status");
     let mut records = Vec::new();

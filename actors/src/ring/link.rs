@@ -27,10 +27,13 @@ const BATCH_MESSAGES: usize = 512;
 
 type Answer = oneshot::Sender<Result<PeerMessage, ExchangeError>>;
 
+/// Where a worker thread's messages for one member go.
+type Queue = mpsc::UnboundedSender<(PeerMessage, Answer)>;
+
 /// The batched links of a member to the others.
 #[derive(Debug, Default)]
 pub struct Links {
-    queues: Mutex<HashMap<(ThreadId, String), mpsc::UnboundedSender<(PeerMessage, Answer)>>>,
+    queues: Mutex<HashMap<(ThreadId, String), Queue>>,
 }
 
 impl Links {

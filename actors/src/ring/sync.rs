@@ -143,7 +143,7 @@ pub async fn purge(ring: &Ring, node: &DhtNode) -> u64 {
     let me = ring.me();
     let mut unreachable: Vec<String> = Vec::new();
     for owner in placement.members().iter().filter(|m| **m != me) {
-        let foreign = |key: u64| !placement.holds(&me, key, n) && placement.holds(owner, key, n);
+        let foreign = |key: u64| !placement.holds(me, key, n) && placement.holds(owner, key, n);
         if let Err(error) = sync_with(ring, node, owner, Direction::Push, foreign).await {
             tracing::warn!(target: "shoal.ring", "purge: cannot hand records to {owner}: {error}");
             unreachable.push(owner.clone());

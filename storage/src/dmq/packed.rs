@@ -20,7 +20,7 @@ const MIN_COMPRESSED: usize = 32;
 pub fn pack(record: &[u8]) -> Vec<u8> {
     if record.len() >= MIN_COMPRESSED {
         let compressed = lz4_flex::compress_prepend_size(record);
-        if compressed.len() + 1 <= record.len() - record.len() / 8 {
+        if compressed.len() < record.len() - record.len() / 8 {
             let mut out = Vec::with_capacity(compressed.len() + 1);
             out.push(LZ4);
             out.extend_from_slice(&compressed);
