@@ -7,7 +7,9 @@
 //! up, round after round, so a disk thread is woken once per write buffer's
 //! worth of Puts, not once per Put. Once the queue holds [`WAITING_LIMIT`]
 //! bytes, Puts wait until their round is stored, so a disk slower than the
-//! clients holds them back instead of filling memory. Whoever locks the
+//! clients holds them back instead of filling memory; after a round failed
+//! (a full or failing disk), they wait too, and hear of the failure, until
+//! a round succeeds again. Whoever locks the
 //! storage stores the queue first, so reads, checkpoints, the periodic
 //! flush (`write_flush_ms`) and the shutdown see every acknowledged Put.
 
@@ -62,6 +64,10 @@ struct Appends {
     bytes: usize,
     /// Whether a job that will take `waiting` is queued or running.
     scheduled: bool,
+    /// Whether the last round failed (a full or failing disk): Puts then
+    /// wait for their own result, so clients hear of the failure instead of
+    /// being acknowledged, until a round succeeds again.
+    failing: bool,
 }
 
 /// One Put: its record, and where its result goes if the Put waits for it.
@@ -90,25 +96,29 @@ impl SharedChannel {
             appends.bytes = 0;
             std::mem::take(&mut appends.waiting)
         };
-        Self::store(&mut storage, round);
+        if !round.is_empty() {
+            let stored = Self::store(&mut storage, round);
+            self.waiting().failing = !stored;
+        }
         storage
     }
 
     /// Queues a record for its bucket: acknowledged at once while the
-    /// queue is short, else its result comes once it is in its bucket's
-    /// write buffer.
+    /// queue is short and the disk healthy, else its result comes once it
+    /// is in its bucket's write buffer.
     pub fn append(self: &Arc<Self>, pool: &DiskPool, key: u64, value: Vec<u8>) -> Appended {
         let (start_job, appended) = {
             let mut appends = self.waiting();
-            let (stored, appended) = if appends.bytes >= WAITING_LIMIT {
+            let (stored, appended) = if appends.bytes >= WAITING_LIMIT || appends.failing {
                 let (stored, result) = oneshot::channel();
                 (Some(stored), Appended::Waiting(result))
             } else {
                 (None, Appended::Queued)
             };
+            let waits = stored.is_some();
             appends.bytes += value.len();
             appends.waiting.push(Append { key, value, stored });
-            let start_job = appends.bytes >= STORE_AT && !appends.scheduled;
+            let start_job = (appends.bytes >= STORE_AT || waits) && !appends.scheduled;
             appends.scheduled |= start_job;
             (start_job, appended)
         };
@@ -138,12 +148,14 @@ impl SharedChannel {
     }
 
     /// Appends one round; a Put that waits gets its own result, a failure
-    /// of those acknowledged already is logged.
-    fn store(storage: &mut DlsChannel, round: Vec<Append>) {
-        let mut lost = 0;
+    /// of those acknowledged already is logged. Returns whether every
+    /// record was stored.
+    fn store(storage: &mut DlsChannel, round: Vec<Append>) -> bool {
+        let (mut lost, mut failed) = (0, false);
         let mut last_error = None;
         for append in round {
             let result = storage.put(append.key, &append.value);
+            failed |= result.is_err();
             match append.stored {
                 // A Put whose client left does not wait for its answer.
                 Some(stored) => drop(stored.send(result)),
@@ -158,6 +170,7 @@ impl SharedChannel {
         if let Some(error) = last_error {
             tracing::error!(target: "dlsnode.storage", "'{}': {lost} acknowledged records lost: {error}", storage.name());
         }
+        !failed
     }
 
     fn waiting(&self) -> MutexGuard<'_, Appends> {
@@ -169,6 +182,11 @@ impl SharedChannel {
 mod tests {
     use super::*;
     use futures_util::FutureExt;
+
+    fn records_or_error(channel: &SharedChannel) -> std::io::Result<Vec<u64>> {
+        let mut scan = channel.lock().scan(0, u64::MAX, 4096)?;
+        Ok(std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect())
+    }
 
     fn records(channel: &SharedChannel) -> Vec<u64> {
         let mut scan = channel.lock().scan(0, u64::MAX, 4096).unwrap();
@@ -227,6 +245,25 @@ mod tests {
         release.send(()).unwrap();
         waiting.await.unwrap().unwrap();
         assert_eq!(records(&channel).len(), WAITING_LIMIT / value.len() + 1);
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_round_puts_wait_for_their_own_result_until_one_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = DiskPool::start(1).unwrap();
+        // The channel's directory cannot be made: a file is in its place.
+        std::fs::write(dir.path().join("ch"), b"in the way").unwrap();
+        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
+        assert!(matches!(channel.append(&pool, 1, b"lost".to_vec()), Appended::Queued));
+        assert!(records_or_error(&channel).is_err(), "the round failed (and was logged)");
+        let failing = channel.append(&pool, 2, b"refused".to_vec());
+        assert!(matches!(failing, Appended::Waiting(_)), "a failing disk is not acknowledged blindly");
+        assert!(failing.result().await.unwrap().is_err(), "the client hears of it");
+        std::fs::remove_file(dir.path().join("ch")).unwrap();
+        let healed = channel.append(&pool, 3, b"stored".to_vec());
+        assert!(healed.result().await.unwrap().is_ok());
+        assert!(matches!(channel.append(&pool, 4, b"fast again".to_vec()), Appended::Queued));
+        assert_eq!(records(&channel), vec![3, 4]);
     }
 
     #[tokio::test]
