@@ -25,7 +25,6 @@ const ERROR: u8 = 3;
 /// Uncompressed bytes after which a batch is sent (the original's).
 const BATCH_BYTES: usize = 100_000;
 
-
 /// Checks the request (Error if bad) and returns the streaming task.
 pub(super) fn start(args: GetRangeArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<'_>) -> Option<Task> {
     let filter = match (args.mode, args.filter.is_empty()) {
