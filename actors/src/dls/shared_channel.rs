@@ -109,13 +109,13 @@ impl SharedChannel {
     pub fn append(self: &Arc<Self>, pool: &DiskPool, key: u64, value: Vec<u8>) -> Appended {
         let (start_job, appended) = {
             let mut appends = self.waiting();
-            let (stored, appended) = if appends.bytes >= WAITING_LIMIT || appends.failing {
+            let waits = appends.bytes >= WAITING_LIMIT || appends.failing;
+            let (stored, appended) = if waits {
                 let (stored, result) = oneshot::channel();
                 (Some(stored), Appended::Waiting(result))
             } else {
                 (None, Appended::Queued)
             };
-            let waits = stored.is_some();
             appends.bytes += value.len();
             appends.waiting.push(Append { key, value, stored });
             let start_job = (appends.bytes >= STORE_AT || waits) && !appends.scheduled;
