@@ -70,11 +70,14 @@ struct Appends {
     failing: bool,
 }
 
+/// Where a waiting Put's result goes.
+type Answer = oneshot::Sender<io::Result<()>>;
+
 /// One Put: its record, and where its result goes if the Put waits for it.
 struct Append {
     key: u64,
     value: Vec<u8>,
-    stored: Option<oneshot::Sender<io::Result<()>>>,
+    stored: Option<Answer>,
 }
 
 impl SharedChannel {
@@ -97,8 +100,14 @@ impl SharedChannel {
             std::mem::take(&mut appends.waiting)
         };
         if !round.is_empty() {
-            let stored = Self::store(&mut storage, round);
+            let (stored, answers) = Self::store(&mut storage, round);
+            // Before the answers: a client that hears of a stored round and
+            // puts again must find the channel healthy.
             self.waiting().failing = !stored;
+            for (answer, result) in answers {
+                // A Put whose client left does not wait for its answer.
+                let _ = answer.send(result);
+            }
         }
         storage
     }
@@ -147,18 +156,18 @@ impl SharedChannel {
         }
     }
 
-    /// Appends one round; a Put that waits gets its own result, a failure
-    /// of those acknowledged already is logged. Returns whether every
-    /// record was stored.
-    fn store(storage: &mut DlsChannel, round: Vec<Append>) -> bool {
+    /// Appends one round; returns whether every record was stored, and
+    /// the results owed to the Puts that wait. A failure of those
+    /// acknowledged already is logged.
+    fn store(storage: &mut DlsChannel, round: Vec<Append>) -> (bool, Vec<(Answer, io::Result<()>)>) {
         let (mut lost, mut failed) = (0, false);
         let mut last_error = None;
+        let mut answers = Vec::new();
         for append in round {
             let result = storage.put(append.key, &append.value);
             failed |= result.is_err();
             match append.stored {
-                // A Put whose client left does not wait for its answer.
-                Some(stored) => drop(stored.send(result)),
+                Some(answer) => answers.push((answer, result)),
                 None => {
                     if let Err(error) = result {
                         lost += 1;
@@ -170,7 +179,7 @@ impl SharedChannel {
         if let Some(error) = last_error {
             tracing::error!(target: "dlsnode.storage", "'{}': {lost} acknowledged records lost: {error}", storage.name());
         }
-        !failed
+        (!failed, answers)
     }
 
     fn waiting(&self) -> MutexGuard<'_, Appends> {
