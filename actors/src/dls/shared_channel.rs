@@ -202,6 +202,13 @@ mod tests {
         std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect()
     }
 
+    /// A scratch directory, a one-thread disk pool and the channel "ch" in it.
+    fn setup() -> (tempfile::TempDir, Arc<DiskPool>, Arc<SharedChannel>) {
+        let dir = tempfile::tempdir().unwrap();
+        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
+        (dir, DiskPool::start(1).unwrap(), channel)
+    }
+
     /// Occupies the pool's only thread until the returned sender is used.
     fn block(pool: &DiskPool) -> std::sync::mpsc::Sender<()> {
         let (release, wait) = std::sync::mpsc::channel::<()>();
@@ -211,9 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn small_puts_wait_in_memory_and_the_next_reader_stores_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(1).unwrap();
-        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
+        let (_dir, pool, channel) = setup();
         for key in [3, 1, 2] {
             assert!(matches!(channel.append(&pool, key, b"v".to_vec()), Appended::Queued), "acknowledged at once");
         }
@@ -224,10 +229,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_buffers_worth_starts_a_job_and_readers_see_it_before_the_job_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(1).unwrap();
+        let (_dir, pool, channel) = setup();
         let release = block(&pool);
-        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
         let value = vec![b'x'; STORE_AT / 4];
         for key in 0..4 {
             assert!(matches!(channel.append(&pool, key, value.clone()), Appended::Queued));
@@ -241,10 +244,8 @@ mod tests {
 
     #[tokio::test]
     async fn past_the_limit_puts_wait_for_the_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(1).unwrap();
+        let (_dir, pool, channel) = setup();
         let release = block(&pool);
-        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
         let value = vec![b'x'; 64 * 1024];
         for key in 0..(WAITING_LIMIT / value.len()) as u64 {
             assert!(matches!(channel.append(&pool, key, value.clone()), Appended::Queued), "under the limit");
@@ -258,11 +259,9 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_failed_round_puts_wait_for_their_own_result_until_one_succeeds() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(1).unwrap();
+        let (dir, pool, channel) = setup();
         // The channel's directory cannot be made: a file is in its place.
         std::fs::write(dir.path().join("ch"), b"in the way").unwrap();
-        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 1 << 16));
         assert!(matches!(channel.append(&pool, 1, b"lost".to_vec()), Appended::Queued));
         assert!(records_or_error(&channel).is_err(), "the round failed (and was logged)");
         let failing = channel.append(&pool, 2, b"refused".to_vec());
@@ -277,10 +276,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_put_needing_a_job_after_the_pool_stopped_fails_and_the_queue_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = DiskPool::start(1).unwrap();
+        let (_dir, pool, channel) = setup();
         pool.stop();
-        let channel = SharedChannel::new(DlsChannel::new(dir.path(), "ch", 64));
         assert!(matches!(channel.append(&pool, 1, b"a".to_vec()), Appended::Queued));
         assert!(matches!(channel.append(&pool, 2, vec![b'b'; STORE_AT]), Appended::Refused));
         assert!(!channel.waiting().scheduled, "a failed job does not stay scheduled");
