@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod channel_name;
 pub mod dht;
 pub mod dls;
 pub mod dmq;

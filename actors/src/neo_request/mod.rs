@@ -29,7 +29,7 @@ use shoal_protocol::neo::dht::mirror::{MirrorArgs, MIRROR_V0};
 use shoal_protocol::neo::dht::update::{UpdateArgs, UPDATE_V0};
 use shoal_protocol::neo::request::{EXISTS_V0, GET_V0, PUT_V0, REMOVE_CHANNEL_V0, REMOVE_V0};
 use shoal_protocol::neo::{Command, DhtRequest, RequestError, RequestStart};
-use shoal_storage::dht::name::is_valid_channel_name;
+use shoal_storage::channel_name::is_valid_channel_name;
 
 use crate::channels::ChannelEntry;
 use crate::neo::{NeoService, Replies, Task};

@@ -31,7 +31,7 @@ mod scan;
 use bytes::BytesMut;
 use shoal_protocol::legacy::{Request, Status};
 use shoal_storage::dht::hash::parse_hex_key;
-use shoal_storage::dht::name::is_valid_channel_name;
+use shoal_storage::channel_name::is_valid_channel_name;
 
 use crate::connection::{ClientIo, ConnectionError};
 use crate::node::DhtNode;

@@ -6,12 +6,10 @@
 //! - [`ChannelCursor`]: a resumable scan over a channel that never holds a
 //!   lock for longer than one batch.
 //! - [`size`]: the byte accounting the original reports to clients.
-//! - [`name`]: which channel names are valid.
 
 mod channel;
 mod cursor;
 pub mod hash;
-pub mod name;
 mod shard;
 pub mod size;
 

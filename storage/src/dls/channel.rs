@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::channel_name::is_valid_channel_name;
 use super::bucket::{BucketReader, BucketWriter};
 use super::checkpoint::Checkpoint;
 use super::layout::{bucket_of, bucket_path, bucket_start, buckets_in_range};
@@ -23,8 +24,7 @@ pub fn channel_names(data_dir: &Path) -> io::Result<(Vec<String>, Vec<String>)> 
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if is_valid_channel_name(name.as_bytes()) {
             channels.push(name);
         } else {
             ignored.push(name);

@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::channel_name::is_valid_channel_name;
 use super::layout::{bucket_of, bucket_path};
 
 /// One line: a bucket and the length of it that is on disk.
@@ -55,7 +56,7 @@ pub fn parse(text: &str) -> (Vec<Checkpoint>, Vec<LineError>) {
             errors.push(bad("expected '<channel> <bucket start> <length>'"));
             continue;
         };
-        if channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !is_valid_channel_name(channel.as_bytes()) {
             errors.push(bad("invalid channel name"));
             continue;
         }

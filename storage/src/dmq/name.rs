@@ -7,10 +7,7 @@
 /// digits, `_` and `-` (the legacy protocol's rule; the empty string is only
 /// allowed as a subscriber, see [`valid_subscriber`]).
 pub fn valid_channel(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    crate::channel_name::is_valid_channel_name(name.as_bytes())
 }
 
 /// Whether `name` is a valid subscriber name; empty is the default

@@ -197,7 +197,7 @@ pub fn scan_directory(dir: &Path) -> io::Result<DirectoryScan> {
             scan.ignored.push(path);
             continue;
         };
-        if !crate::dht::name::is_valid_channel_name(channel.as_bytes()) {
+        if !crate::channel_name::is_valid_channel_name(channel.as_bytes()) {
             scan.ignored.push(path);
             continue;
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use shoal_protocol::dls::neo::{GetRangeArgs, PutArgs, DLS_COMMANDS, GET_RANGE_V2, PUT_V1};
 use shoal_protocol::neo::{Command, RequestError, RequestStart};
+use shoal_storage::channel_name::is_valid_channel_name;
 
 use super::node::DlsNode;
 use crate::neo::{NeoService, Replies, Task};
@@ -43,8 +44,5 @@ impl NeoService for DlsNeo {
 
 /// A channel name the storage can use as a directory name.
 fn valid_channel(name: &[u8]) -> Option<String> {
-    std::str::from_utf8(name)
-        .ok()
-        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-        .map(str::to_owned)
+    std::str::from_utf8(name).ok().filter(|name| is_valid_channel_name(name.as_bytes())).map(str::to_owned)
 }

@@ -24,6 +24,7 @@ use bytes::BytesMut;
 use shoal_protocol::dls::legacy::DlsRequest;
 use shoal_protocol::legacy::wire::put_u32;
 use shoal_protocol::legacy::Status;
+use shoal_storage::channel_name::is_valid_channel_name;
 use shoal_storage::dht::hash::parse_hex_key;
 
 use super::node::DlsNode;
@@ -93,9 +94,7 @@ fn status(out: &mut BytesMut, status: Status) {
 
 /// The channel name if valid; otherwise answers 409 BadChannelName.
 fn valid_channel<'a>(name: &'a [u8], out: &mut BytesMut) -> Option<&'a str> {
-    let valid = std::str::from_utf8(name)
-        .ok()
-        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    let valid = std::str::from_utf8(name).ok().filter(|name| is_valid_channel_name(name.as_bytes()));
     if valid.is_none() {
         status(out, Status::BadChannelName);
     }

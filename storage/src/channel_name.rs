@@ -1,8 +1,10 @@
-//! Channel names: the original accepts only non-empty ASCII names of letters,
-//! digits, `_` and `-`; anything else could escape the data directory when it
-//! becomes a dump file name, so every entry point checks it.
+//! Channel names: the original nodes (dht, dmq and dls alike) accept only
+//! non-empty ASCII names of letters, digits, `_` and `-`. Names become file
+//! and directory names (dumps, queue files, bucket directories), where
+//! anything else could escape the data directory, so every entry point
+//! checks them with this one rule.
 
-/// Whether `name` is a channel name the original node would accept.
+/// Whether `name` is a channel name the original nodes would accept.
 pub fn is_valid_channel_name(name: &[u8]) -> bool {
     !name.is_empty()
         && name
