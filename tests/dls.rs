@@ -93,6 +93,29 @@ async fn neo_put_and_get_range_with_filters_and_stop() {
 }
 
 #[tokio::test]
+async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
+    // Noise, then text, then noise again: batches go as literal runs sent
+    // from the buffer they were read into, compressed, and literal again.
+    let node = Node::start_dls(&[]);
+    let neo = node.dls_neo().await;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut expected = Vec::new();
+    for key in 0..3_000u64 {
+        let value: Vec<u8> = if (1_000..2_000).contains(&key) {
+            format!("{{\"event\":\"click\",\"n\":{key}}}").repeat(8).into_bytes()
+        } else {
+            (0..200).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect()
+        };
+        assert!(neo.put("mix", 0x5000_0000 + key, &value).await.unwrap());
+        expected.push((0x5000_0000 + key, value));
+    }
+    let args = GetRangeArgs { channel: b"mix", low: 0, high: i64::MAX, filter: b"", mode: 0 };
+    assert_eq!(neo.get_range(args, None).await.unwrap().unwrap(), expected);
+    let legacy = node.dls().await.get_all("mix").await.unwrap();
+    assert_eq!(legacy.into_iter().map(|(_, value)| value).collect::<Vec<_>>(), expected.into_iter().map(|(_, value)| value).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn the_originals_bucket_files_are_read_as_it_reads_them() {
     let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/original-dlsnode");
     let mut files = Vec::new();

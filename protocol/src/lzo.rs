@@ -8,14 +8,18 @@
 //! with LZ4 (`lz4_flex`, fast): unless that halves it, the block is sent as
 //! one LZO1X literal run
 //! (a valid stream every LZO1X decompressor reads: the original clients
-//! use liblzo), otherwise `lzokay` compresses it. Empty input gets liblzo's
-//! own encoding, which `lzokay` does not produce.
+//! use liblzo), otherwise `lzokay` compresses it. After a block that is not
+//! worth compressing, the next few are sent as literal runs without being
+//! tried (more after each further such block, see [`MAX_UNTRIED`]): a scan
+//! of values that do not compress spent a seventh of its time on the trials.
+//! Empty input gets liblzo's own encoding, which `lzokay` does not produce.
 
 use bytes::BufMut;
 use lzokay::compress::Dict;
 
-/// The LZO1X stream of zero bytes, as liblzo writes it: only the end marker.
-const END_OF_STREAM: [u8; 3] = [0x11, 0, 0];
+/// The LZO1X stream of zero bytes, as liblzo writes it: only the end
+/// marker, which also closes every other stream.
+pub const END_OF_STREAM: [u8; 3] = [0x11, 0, 0];
 
 /// Bytes at the start of a block that decide whether it is worth
 /// compressing (records of one channel tend to be alike, and trying the
@@ -25,50 +29,97 @@ const SAMPLE: usize = 16 * 1024;
 /// Longest literal run the first byte alone can announce.
 const SHORT_RUN: usize = 238;
 
-/// Makes LZO1X streams (see the module doc). `lzokay`'s dictionary, large
-/// and zeroed when made, is made on the first block worth compressing and
-/// kept for the next ones.
+/// Most blocks in a row sent as literal runs without a trial (about 1.6 MB
+/// of 100 kB batches): data that starts compressing again is compressed
+/// again soon after.
+const MAX_UNTRIED: u32 = 16;
+
+/// Makes the LZO1X streams of one sender, block after block (see the module
+/// doc). `lzokay`'s dictionary, large and zeroed when made, is made on the
+/// first block worth compressing and kept for the next ones.
 #[derive(Default)]
 pub struct Compressor {
     dict: Option<Box<Dict>>,
+    /// Blocks still to be sent as literal runs without a trial.
+    untried: u32,
+    /// How many were skipped after the last failed trial.
+    last_untried: u32,
 }
 
 impl Compressor {
-    /// Appends `data` as an LZO1X stream to `out`.
+    /// Appends `data` as an LZO1X stream to `out`: compressed if it is
+    /// [worth it](Self::worth_compressing), else as it is.
     pub fn compress_into(&mut self, data: &[u8], out: &mut impl BufMut) {
-        if data.is_empty() {
-            return out.put_slice(&END_OF_STREAM);
+        if !data.is_empty() && self.worth_compressing(data) {
+            self.put_compressed(data, out);
+        } else {
+            put_literal(data, out);
         }
-        let sample = &data[..data.len().min(SAMPLE)];
-        if lz4_flex::compress(sample).len() * 2 > sample.len() {
-            return literal_run(data, out);
-        }
+    }
+
+    /// Appends `data` compressed with `lzokay`, untried.
+    pub fn put_compressed(&mut self, data: &[u8], out: &mut impl BufMut) {
         let dict = self.dict.get_or_insert_with(Dict::new);
         let compressed =
             lzokay::compress::compress_with_dict(data, dict).expect("compressing into a growable buffer cannot fail");
         out.put_slice(&compressed);
     }
+
+    /// Whether the block `data` (not empty) is worth compressing; if not,
+    /// its stream is a literal run (see [`put_literal_run_head`]).
+    pub fn worth_compressing(&mut self, data: &[u8]) -> bool {
+        if self.untried > 0 {
+            self.untried -= 1;
+            return false;
+        }
+        let sample = &data[..data.len().min(SAMPLE)];
+        if lz4_flex::compress(sample).len() * 2 <= sample.len() {
+            self.last_untried = 0;
+            return true;
+        }
+        self.last_untried = (self.last_untried * 2).clamp(1, MAX_UNTRIED);
+        self.untried = self.last_untried;
+        false
+    }
 }
 
-/// Appends `data` as one literal run: the run's length, the bytes, the end
-/// marker.
-fn literal_run(data: &[u8], out: &mut impl BufMut) {
-    if data.len() <= SHORT_RUN {
+/// Appends `data` as an LZO1X stream without compressing it: one literal
+/// run, or the empty stream.
+pub fn put_literal(data: &[u8], out: &mut impl BufMut) {
+    if !data.is_empty() {
+        put_literal_run_head(data.len(), out);
+        out.put_slice(data);
+    }
+    out.put_slice(&END_OF_STREAM);
+}
+
+/// Bytes [`put_literal_run_head`] writes for a run of `len` bytes.
+pub fn literal_run_head_len(len: usize) -> usize {
+    if len <= SHORT_RUN {
+        1
+    } else {
+        2 + (len - 18 - 1) / 255
+    }
+}
+
+/// Writes the start of an LZO1X stream that is one literal run of `len`
+/// bytes (not 0): the stream is this, the bytes, then [`END_OF_STREAM`].
+pub fn put_literal_run_head(len: usize, out: &mut impl BufMut) {
+    debug_assert!(len > 0, "an empty stream is END_OF_STREAM alone");
+    if len <= SHORT_RUN {
         // A first byte of 18..=255 announces a run of (byte - 17) literals.
-        out.put_u8(data.len() as u8 + 17);
+        out.put_u8(len as u8 + 17);
     } else {
         // Instruction 0 starts a long run: 18 + 255 per zero byte + the
         // closing non-zero byte.
         out.put_u8(0);
-        let mut rest = data.len() - 18;
+        let mut rest = len - 18;
         while rest > 255 {
             out.put_u8(0);
             rest -= 255;
         }
         out.put_u8(rest as u8);
     }
-    out.put_slice(data);
-    out.put_slice(&END_OF_STREAM);
 }
 
 #[cfg(test)]
@@ -83,7 +134,8 @@ mod tests {
 
     fn literal(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        literal_run(data, &mut out);
+        put_literal(data, &mut out);
+        assert_eq!(out.len(), literal_run_head_len(data.len()) + data.len() + END_OF_STREAM.len());
         out
     }
 
@@ -122,7 +174,7 @@ mod tests {
         assert!(stream.len() <= random.len() + random.len() / 255 + 8);
         assert_eq!(decompress(&stream, random.len()), random);
         let text = br#"{"user":1234,"event":"click","page":"/home"}"#.repeat(1_000);
-        let stream = compress(&text, &mut dict);
+        let stream = compress(&text, &mut Compressor::default());
         assert!(stream.len() < text.len() / 10);
         assert_eq!(decompress(&stream, text.len()), text);
         assert_eq!(compress(b"", &mut dict), END_OF_STREAM);
@@ -130,15 +182,43 @@ mod tests {
 
     #[test]
     fn the_start_of_a_block_decides_and_either_way_it_round_trips() {
-        let mut dict = Compressor::default();
         let text = br#"{"user":1234,"event":"click"}"#.repeat(4_000);
         let noisy_start = [noise(SAMPLE, 3), text.clone()].concat();
-        let stream = compress(&noisy_start, &mut dict);
+        let stream = compress(&noisy_start, &mut Compressor::default());
         assert_eq!(stream.len(), literal(&noisy_start).len(), "sent literally");
         assert_eq!(decompress(&stream, noisy_start.len()), noisy_start);
         let text_start = [text.clone(), noise(SAMPLE, 5)].concat();
-        let stream = compress(&text_start, &mut dict);
+        let stream = compress(&text_start, &mut Compressor::default());
         assert!(stream.len() < text_start.len() / 2, "compressed");
         assert_eq!(decompress(&stream, text_start.len()), text_start);
+    }
+
+    #[test]
+    fn blocks_after_ones_not_worth_compressing_go_untried_and_fewer_are_tried_in_a_row() {
+        let (noise, text) = (noise(SAMPLE, 9), br#"{"user":1234,"event":"click"}"#.repeat(1_000));
+        let mut compressor = Compressor::default();
+        assert!(compressor.worth_compressing(&text));
+        // A failed trial skips the next block, the next failure two.
+        assert!(!compressor.worth_compressing(&noise));
+        assert!(!compressor.worth_compressing(&text), "untried");
+        assert!(!compressor.worth_compressing(&noise));
+        assert!(!compressor.worth_compressing(&text), "untried");
+        assert!(!compressor.worth_compressing(&text), "untried");
+        // A successful trial starts over.
+        assert!(compressor.worth_compressing(&text));
+        assert!(!compressor.worth_compressing(&noise));
+        assert!(!compressor.worth_compressing(&text), "untried");
+        assert!(compressor.worth_compressing(&text));
+        // However long the noise, compressible blocks are found again soon.
+        for _ in 0..1_000 {
+            compressor.worth_compressing(&noise);
+        }
+        let literal_then = (0..=MAX_UNTRIED).take_while(|_| !compressor.worth_compressing(&text)).count();
+        assert!(literal_then as u32 <= MAX_UNTRIED, "{literal_then}");
+        // Untried blocks still make valid streams.
+        compressor.worth_compressing(&noise);
+        let stream = compress(&text, &mut compressor);
+        assert_eq!(stream, literal(&text));
+        assert_eq!(decompress(&stream, text.len()), text);
     }
 }

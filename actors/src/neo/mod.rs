@@ -13,4 +13,4 @@ pub mod handshake;
 pub mod session;
 
 pub use credentials::{CredentialsStore, CREDENTIALS_FILE};
-pub use session::{NeoError, NeoService, Replies, RequestIo, Task, TaskError};
+pub use session::{NeoError, NeoService, Replies, RequestIo, Task, TaskError, MESSAGE_ROOM};

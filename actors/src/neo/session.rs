@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use bytes::Bytes;
+
 use shoal_protocol::neo::header::encode_message;
 use shoal_protocol::neo::request::{decode_request_start, split_request_id, REQUEST_ID_SIZE};
 use shoal_protocol::neo::{
@@ -52,6 +54,10 @@ const WRITE_GATHER: usize = 256 * 1024;
 
 /// Replies this large are written as they are, not gathered (copied).
 const WRITE_DIRECT: usize = 16 * 1024;
+
+/// Bytes in front of a message's payload: the header and the request id
+/// (see [`RequestIo::send_in_place`]).
+pub const MESSAGE_ROOM: usize = HEADER_LEN + REQUEST_ID_SIZE;
 
 /// Why a neo connection was closed by the node.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +198,7 @@ impl Replies<'_> {
 pub struct RequestIo {
     id: RequestId,
     incoming: mpsc::Receiver<Vec<u8>>,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<Bytes>,
 }
 
 impl RequestIo {
@@ -204,8 +210,22 @@ impl RequestIo {
     /// Sends one message with this payload, waiting while the writer's queue
     /// is full (the client is slow).
     pub async fn send(&self, payload: &[u8]) -> Result<(), TaskError> {
-        let mut message = Vec::with_capacity(payload.len() + 18);
+        let mut message = Vec::with_capacity(MESSAGE_ROOM + payload.len());
         encode_message(MessageType::Request, &[&self.id.to_le_bytes(), payload], &mut message);
+        self.outgoing.send(Bytes::from(message)).await.map_err(|_| TaskError::Closed)
+    }
+
+    /// Sends one message whose payload is `buffer[payload_start..]`, with at
+    /// least [`MESSAGE_ROOM`] bytes before it: the message's header goes
+    /// there, and the buffer to the socket without being copied (large
+    /// payloads built on a disk thread).
+    pub async fn send_in_place(&self, mut buffer: Vec<u8>, payload_start: usize) -> Result<(), TaskError> {
+        assert!(payload_start >= MESSAGE_ROOM, "no room for the message header");
+        let start = payload_start - MESSAGE_ROOM;
+        let body_len = (buffer.len() - payload_start + REQUEST_ID_SIZE) as u64;
+        buffer[start..start + HEADER_LEN].copy_from_slice(&Header::new(MessageType::Request, body_len).encode());
+        buffer[start + HEADER_LEN..payload_start].copy_from_slice(&self.id.to_le_bytes());
+        let message = Bytes::from(buffer).slice(start..);
         self.outgoing.send(message).await.map_err(|_| TaskError::Closed)
     }
 
@@ -241,7 +261,7 @@ pub async fn serve(socket: TcpStream, service: &impl NeoService, credentials: &C
 
 /// Writes queued reply chunks in order, gathering the small ones waiting
 /// into one write.
-async fn write_replies(mut socket: impl AsyncWrite + Unpin, mut queued: mpsc::Receiver<Vec<u8>>) -> Result<(), NeoError> {
+async fn write_replies(mut socket: impl AsyncWrite + Unpin, mut queued: mpsc::Receiver<Bytes>) -> Result<(), NeoError> {
     let mut gathered = Vec::new();
     while let Some(first) = queued.recv().await {
         let mut next = Some(first);
@@ -276,7 +296,7 @@ async fn read_requests(
     mut input: Vec<u8>,
     client: &str,
     service: &impl NeoService,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<Bytes>,
 ) -> Result<(), NeoError> {
     let decoder = HeaderDecoder::default();
     let mut table = RequestTable::new(outgoing);
@@ -313,11 +333,11 @@ struct RequestTable {
     tasks: JoinSet<(RequestId, u64, Result<(), TaskError>)>,
     /// Tells a finished task from a newer request that reused its id.
     generation: u64,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<Bytes>,
 }
 
 impl RequestTable {
-    fn new(outgoing: mpsc::Sender<Vec<u8>>) -> Self {
+    fn new(outgoing: mpsc::Sender<Bytes>) -> Self {
         RequestTable { active: HashMap::new(), tasks: JoinSet::new(), generation: 0, outgoing }
     }
 
@@ -374,7 +394,7 @@ impl RequestTable {
         if replies.is_empty() {
             return Ok(());
         }
-        self.outgoing.send(std::mem::take(replies)).await.map_err(|_| NeoError::Closed)
+        self.outgoing.send(Bytes::from(std::mem::take(replies))).await.map_err(|_| NeoError::Closed)
     }
 
     /// Forgets a task that ended; its failure closes the connection.
@@ -403,7 +423,7 @@ mod tests {
             [10, WRITE_DIRECT, 3, WRITE_GATHER, 7, 9, WRITE_DIRECT * 2].iter().enumerate().map(|(i, &len)| vec![i as u8; len]).collect();
         let (queue, queued) = mpsc::channel(messages.len());
         for message in &messages {
-            queue.send(message.clone()).await.unwrap();
+            queue.send(Bytes::from(message.clone())).await.unwrap();
         }
         drop(queue);
         let mut socket = Vec::new();

@@ -12,6 +12,9 @@
 //! A Records payload is `3`, the `u64` uncompressed length, then an array
 //! holding the LZO1X stream of records `i64 key, u64 length, value`.
 
+use bytes::BufMut;
+
+use crate::lzo;
 use crate::neo::payload::{put_array, PayloadReader};
 use crate::neo::{Command, RequestError};
 
@@ -179,19 +182,84 @@ impl GetRangeControl {
     }
 }
 
-/// Node side: the Records message payload for `records` (laid end to end,
-/// not empty), compressed.
-pub fn encode_records(records: &[u8]) -> Vec<u8> {
-    // Written in place, as GetRangeMessage::Records encodes: the type, the
-    // uncompressed length, then the stream as an array.
-    let mut out = Vec::with_capacity(17 + records.len() + records.len() / 255 + 8);
-    out.push(3);
-    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    crate::lzo::Compressor::default().compress_into(records, &mut out);
-    let lzo_len = (out.len() - 17) as u64;
-    out[9..17].copy_from_slice(&lzo_len.to_le_bytes());
-    out
+/// Bytes of a Records message before its LZO stream: the type, the
+/// uncompressed length and the stream's array length.
+const RECORDS_HEAD: usize = 17;
+
+/// Node side: one Records message, built around its records as they are
+/// gathered, with `room` free bytes in front for whatever frames it (the
+/// connection's message header). A batch that goes as a literal run, as
+/// batches of values that do not compress do, gets its head written in
+/// front of the records and is sent from this buffer without a copy.
+pub struct RecordsBatch {
+    buf: Vec<u8>,
+    /// Where the records start: after the room, the message head and the
+    /// longest literal-run head the capacity asked for needs.
+    records_start: usize,
+    room: usize,
+}
+
+impl RecordsBatch {
+    /// An empty batch for about `capacity` bytes of records (more are
+    /// taken, but then the message is copied once).
+    pub fn new(room: usize, capacity: usize) -> Self {
+        let records_start = room + RECORDS_HEAD + lzo::literal_run_head_len(capacity.max(1));
+        let mut buf = Vec::with_capacity(records_start + capacity + lzo::END_OF_STREAM.len());
+        buf.resize(records_start, 0);
+        RecordsBatch { buf, records_start, room }
+    }
+
+    /// Appends one record: key, value length, value.
+    pub fn push(&mut self, key: u64, value: &[u8]) {
+        self.buf.put_u64_le(key);
+        self.buf.put_u64_le(value.len() as u64);
+        self.buf.put_slice(value);
+    }
+
+    /// Bytes of records in the batch.
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.records_start
+    }
+
+    /// Whether no record is in the batch.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The Records message, compressed by `compressor` if worth it, and
+    /// where its payload starts in the returned buffer (`room` bytes or
+    /// more in).
+    pub fn finish(mut self, compressor: &mut lzo::Compressor) -> (Vec<u8>, usize) {
+        let len = self.len();
+        let records = &self.buf[self.records_start..];
+        let worth = len > 0 && compressor.worth_compressing(records);
+        let run_head = lzo::literal_run_head_len(len);
+        if len > 0 && !worth && self.room + RECORDS_HEAD + run_head <= self.records_start {
+            let start = self.records_start - run_head - RECORDS_HEAD;
+            let lzo_len = run_head + len + lzo::END_OF_STREAM.len();
+            let mut head = &mut self.buf[start..self.records_start];
+            head.put_u8(3);
+            head.put_u64_le(len as u64);
+            head.put_u64_le(lzo_len as u64);
+            lzo::put_literal_run_head(len, &mut head);
+            self.buf.put_slice(&lzo::END_OF_STREAM);
+            return (self.buf, start);
+        }
+        // Compressed, or longer than the room allows: a new buffer.
+        let mut out = Vec::with_capacity(self.room + RECORDS_HEAD + run_head + len + lzo::END_OF_STREAM.len());
+        out.resize(self.room, 0);
+        out.put_u8(3);
+        out.put_u64_le(len as u64);
+        out.put_u64_le(0);
+        if worth {
+            compressor.put_compressed(records, &mut out);
+        } else {
+            lzo::put_literal(records, &mut out);
+        }
+        let lzo_len = (out.len() - self.room - RECORDS_HEAD) as u64;
+        out[self.room + 9..self.room + RECORDS_HEAD].copy_from_slice(&lzo_len.to_le_bytes());
+        (out, self.room)
+    }
 }
 
 /// Client side: decompresses a Records batch, refusing to produce more
@@ -239,10 +307,45 @@ mod tests {
         let mut batch = 0x10u64.to_le_bytes().to_vec();
         put_array(&mut batch, b"a");
         assert_eq!(records(&batch).unwrap(), vec![(0x10, &b"a"[..])]);
-        let message = encode_records(&batch);
-        let GetRangeMessage::Records { uncompressed, lzo } = GetRangeMessage::decode(&message).unwrap() else { panic!() };
+        let mut built = RecordsBatch::new(5, 100);
+        built.push(0x10, b"a");
+        assert_eq!(built.len(), batch.len());
+        let (message, start) = built.finish(&mut lzo::Compressor::default());
+        assert!(start >= 5);
+        let GetRangeMessage::Records { uncompressed, lzo } = GetRangeMessage::decode(&message[start..]).unwrap() else { panic!() };
         assert_eq!(decompress_records(uncompressed, lzo, 1 << 20).unwrap(), batch);
         assert!(decompress_records(u64::MAX, lzo, 1 << 20).is_err());
         assert!(records(&batch[..batch.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn records_batches_round_trip_sent_in_place_compressed_or_past_their_capacity() {
+        let mut x = 1u64;
+        let mut noise = |len: usize| -> Vec<u8> {
+            (0..len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect()
+        };
+        let text = br#"{"user":1234,"event":"click"}"#.repeat(10);
+        let cases: [(Vec<Vec<u8>>, usize); 3] = [
+            ((0..500).map(|_| noise(100)).collect(), 100_000),
+            ((0..500).map(|_| text.clone()).collect(), 100_000),
+            ((0..500).map(|_| noise(100)).collect(), 1_000),
+        ];
+        for (case, (values, capacity)) in cases.iter().enumerate() {
+            let mut built = RecordsBatch::new(18, *capacity);
+            let allocation = built.buf.as_ptr();
+            let mut expected = Vec::new();
+            for (key, value) in values.iter().enumerate() {
+                built.push(key as u64, value);
+                expected.put_u64_le(key as u64);
+                put_array(&mut expected, value);
+            }
+            let in_place = case == 0 && built.buf.as_ptr() == allocation;
+            let (message, start) = built.finish(&mut lzo::Compressor::default());
+            assert!(start >= 18, "case {case}");
+            assert_eq!(in_place, message.as_ptr() == allocation, "case {case}: sent from the records' buffer");
+            let GetRangeMessage::Records { uncompressed, lzo } = GetRangeMessage::decode(&message[start..]).unwrap() else { panic!() };
+            assert_eq!(lzo.len() < expected.len() / 2, case == 1, "case {case}: compressed");
+            assert_eq!(decompress_records(uncompressed, lzo, 1 << 20).unwrap(), expected, "case {case}");
+        }
     }
 }

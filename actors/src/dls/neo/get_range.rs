@@ -10,13 +10,14 @@
 
 use std::sync::Arc;
 
-use shoal_protocol::dls::neo::{encode_records, GetRangeArgs, GetRangeControl, GetRangeMessage, NeoFilterMode};
+use shoal_protocol::dls::neo::{GetRangeArgs, GetRangeControl, GetRangeMessage, NeoFilterMode, RecordsBatch};
+use shoal_protocol::lzo::Compressor;
 use shoal_storage::dls::channel::RangeScan;
 
 use super::{valid_channel, DlsNode, Replies, Task};
 use crate::dls::filter::ValueFilter;
 use crate::dls::read_ahead::read_ahead;
-use crate::neo::{RequestIo, TaskError};
+use crate::neo::{RequestIo, TaskError, MESSAGE_ROOM};
 
 /// Start statuses.
 const STARTED: u8 = 1;
@@ -79,23 +80,25 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
         Err(_) => return Err(TaskError::Closed),
     };
     let filter = Arc::new(filter);
-    let next_batches = |scan: RangeScan| {
+    let next_batches = |scan: (RangeScan, Compressor)| {
         let (filter, name) = (Arc::clone(&filter), channel.clone());
         // Reading and compressing both run on a disk thread.
         node.pool.run(move || {
-            read_ahead(scan, |scan| {
+            read_ahead(scan, |(scan, mut compressor)| {
                 let (scan, records, more) = fill(scan, &filter, &name);
-                (scan, (!records.is_empty()).then(|| encode_records(&records)), more)
+                let message = (!records.is_empty()).then(|| records.finish(&mut compressor));
+                ((scan, compressor), message, more)
             })
         })
     };
-    let mut pending = scan.map(next_batches);
+    // One compressor for the whole scan: it learns whether the values compress.
+    let mut pending = scan.map(|scan| next_batches((scan, Compressor::default())));
     while let Some(filling) = pending.take() {
         let (scan, messages) = filling.await.map_err(|_| TaskError::Closed)?;
         // The next batches are read while the client takes these.
         pending = scan.map(next_batches);
-        for message in messages {
-            io.send(&message).await?;
+        for (message, payload_start) in messages {
+            io.send_in_place(message, payload_start).await?;
             match GetRangeControl::decode(&io.recv().await?)? {
                 GetRangeControl::Continue => {}
                 GetRangeControl::Stop => return io.send(&GetRangeMessage::Stopped.encode()).await,
@@ -109,19 +112,18 @@ async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filte
     Ok(())
 }
 
-/// Fills one batch (on a disk thread): the records laid end to end, and
-/// whether records may remain.
-fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Vec<u8>, bool) {
-    let mut records = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
+/// Fills one batch (on a disk thread), and tells whether records may
+/// remain.
+fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, RecordsBatch, bool) {
+    // Room for a 64 KiB record (the largest Put) past the batch size.
+    let mut records = RecordsBatch::new(MESSAGE_ROOM, BATCH_BYTES + 64 * 1024);
     let problem = |path: &std::path::Path, error: std::io::Error| {
         tracing::warn!(target: "dlsnode.request", "skipping bucket {} of '{channel}': {error}", path.display())
     };
     while records.len() < BATCH_BYTES {
         let Some((key, value)) = scan.next_record(problem) else { return (scan, records, false) };
         if filter.matches(value) {
-            records.extend_from_slice(&key.to_le_bytes());
-            records.extend_from_slice(&(value.len() as u64).to_le_bytes());
-            records.extend_from_slice(value);
+            records.push(key, value);
         }
     }
     (scan, records, true)

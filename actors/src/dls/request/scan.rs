@@ -53,11 +53,16 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
     };
     status(&mut io.output, Status::Ok);
     let filter = std::sync::Arc::new(spec.filter);
-    let next_batches = |scan: RangeScan| {
+    let next_batches = |scan: (RangeScan, BatchWriter)| {
         let (filter, channel) = (std::sync::Arc::clone(&filter), spec.channel.clone());
-        node.pool.run(move || read_ahead(scan, |scan| fill(scan, &filter, &channel)))
+        node.pool.run(move || read_ahead(scan, |(scan, mut batch)| {
+            let (scan, filled, more) = fill(scan, &mut batch, &filter, &channel);
+            ((scan, batch), filled, more)
+        }))
     };
-    let mut pending = Some(next_batches(scan));
+    // One batch writer for the whole scan: its compressor learns whether
+    // the values compress.
+    let mut pending = Some(next_batches((scan, BatchWriter::new(BATCH_SIZE))));
     while let Some(filling) = pending.take() {
         let Ok((scan, batches)) = filling.await else {
             return Err(ConnectionError::Io(std::io::Error::other("the disk pool stopped")));
@@ -81,10 +86,9 @@ struct Batch {
     bytes: u64,
 }
 
-/// Fills one batch from the scan (on a disk thread); returns the scan, the
-/// batch (none if empty), and whether records may remain.
-fn fill(mut scan: RangeScan, filter: &ValueFilter, channel: &str) -> (RangeScan, Option<Batch>, bool) {
-    let mut batch = BatchWriter::new(BATCH_SIZE);
+/// Fills one batch from the scan with `batch` (on a disk thread); returns
+/// the scan, the batch (none if empty), and whether records may remain.
+fn fill(mut scan: RangeScan, batch: &mut BatchWriter, filter: &ValueFilter, channel: &str) -> (RangeScan, Option<Batch>, bool) {
     let (mut records, mut bytes) = (0, 0);
     let problem = |path: &std::path::Path, error: std::io::Error| {
         tracing::warn!(target: "dlsnode.request", "skipping bucket {} of '{channel}': {error}", path.display())
