@@ -98,13 +98,12 @@ async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
     // from the buffer they were read into, compressed, and literal again.
     let node = Node::start_dls(&[]);
     let neo = node.dls_neo().await;
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut expected = Vec::new();
     for key in 0..3_000u64 {
         let value: Vec<u8> = if (1_000..2_000).contains(&key) {
             format!("{{\"event\":\"click\",\"n\":{key}}}").repeat(8).into_bytes()
         } else {
-            (0..200).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect()
+            common::noise(200, key)
         };
         assert!(neo.put("mix", 0x5000_0000 + key, &value).await.unwrap());
         expected.push((0x5000_0000 + key, value));

@@ -27,18 +27,6 @@ fn get_all_args(channel: &str) -> GetAllArgs<'_> {
     GetAllArgs { start_suspended: false, channel: channel.as_bytes(), continue_after: None, keys_only: false, value_filter: b"" }
 }
 
-/// 1,000 bytes that LZO cannot shrink, different for every `seed`.
-fn noise(seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..1_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// Reads a GetAll to its end; returns the records in the order received.
 async fn drain(stream: &mut GetAllStream) -> Vec<(u64, Vec<u8>)> {
@@ -135,7 +123,7 @@ async fn get_all_of_a_large_channel_suspends_resumes_and_sees_every_record_once(
     let socket = socket.connect(([127, 0, 0, 1], node.port + 100).into()).await.unwrap();
     let neo = NeoClient::over(socket, "admin", shoal_protocol::neo::Key([0; 128])).await.unwrap();
     let mut legacy = node.client().await;
-    let owned: Vec<(u64, Vec<u8>)> = (0..30_000u64).map(|k| (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), noise(k))).collect();
+    let owned: Vec<(u64, Vec<u8>)> = (0..30_000u64).map(|k| (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), common::noise(1_000, k))).collect();
     let records: Vec<(u64, &[u8])> = owned.iter().map(|(k, v)| (*k, &v[..])).collect();
     let expected: BTreeMap<u64, Vec<u8>> = owned.iter().cloned().collect();
     for chunk in records.chunks(60) {

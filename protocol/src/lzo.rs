@@ -123,7 +123,7 @@ pub fn put_literal_run_head(len: usize, out: &mut impl BufMut) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn compress(data: &[u8], compressor: &mut Compressor) -> Vec<u8> {
@@ -146,7 +146,8 @@ mod tests {
         out
     }
 
-    fn noise(len: usize, seed: u64) -> Vec<u8> {
+    /// `len` bytes that do not compress, different for every `seed`.
+    pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
         let mut x = seed | 1;
         (0..len)
             .map(|_| {

@@ -279,6 +279,20 @@ pub fn spawn_binary(binary: &Path, dir: &Path, args: &[&str]) -> Child {
         .expect("node starts")
 }
 
+/// `len` bytes that LZO cannot shrink, different for every `seed`
+/// (xorshift).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// The original integration tests' credentials file: `admin` with a key of
 /// 128 zero bytes, as a file for [`Node::start_with_files`].
 pub fn admin_credentials() -> (&'static str, Vec<u8>) {

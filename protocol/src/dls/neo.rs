@@ -320,15 +320,12 @@ mod tests {
 
     #[test]
     fn records_batches_round_trip_sent_in_place_compressed_or_past_their_capacity() {
-        let mut x = 1u64;
-        let mut noise = |len: usize| -> Vec<u8> {
-            (0..len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect()
-        };
+        let noise = crate::lzo::tests::noise;
         let text = br#"{"user":1234,"event":"click"}"#.repeat(10);
         let cases: [(Vec<Vec<u8>>, usize); 3] = [
-            ((0..500).map(|_| noise(100)).collect(), 100_000),
+            (noise(50_000, 3).chunks(100).map(<[u8]>::to_vec).collect(), 100_000),
             ((0..500).map(|_| text.clone()).collect(), 100_000),
-            ((0..500).map(|_| noise(100)).collect(), 1_000),
+            (noise(50_000, 5).chunks(100).map(<[u8]>::to_vec).collect(), 1_000),
         ];
         for (case, (values, capacity)) in cases.iter().enumerate() {
             let mut built = RecordsBatch::new(18, *capacity);
