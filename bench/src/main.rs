@@ -19,6 +19,7 @@ use shoal_protocol::client::legacy::LegacyClient;
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::client::neo::NeoClient;
 use shoal_protocol::neo::Key;
+use shoal_storage::dht::hash::format_hex_key;
 
 /// Which request to send.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -164,8 +165,7 @@ async fn run(args: Args) -> anyhow::Result<f64> {
                 let mut batch = BatchWriter::new(64 * 1024);
                 let mut encoded = bytes::BytesMut::new();
                 while let Some((n, value)) = keys.next_numbered(&next, &args) {
-                    let mut key = [0u8; 16];
-                    std::io::Write::write_fmt(&mut &mut key[..], format_args!("{:016x}", 1_500_000_000 + n / 1_000))?;
+                    let key = format_hex_key(1_500_000_000 + n / 1_000);
                     if batch.add(&[&key, &value]) == Added::BatchFull {
                         send_batch(&mut client, &args.channel, &mut batch, &mut encoded).await?;
                         anyhow::ensure!(batch.add(&[&key, &value]) == Added::Yes, "a record larger than a batch");
