@@ -153,8 +153,8 @@ impl DlsNeoClient {
     /// Put; true when the node stored it.
     pub async fn put(&self, channel: &str, key: u64, value: &[u8]) -> Result<bool, NeoClientError> {
         let args = PutArgs { channel: channel.as_bytes(), key, value };
-        let mut handle = self.neo.start(PUT_V1, &args.encode()).await?;
-        Ok(handle.recv().await? == [1])
+        let (status, _) = self.neo.one_step(PUT_V1, &args.encode(), false).await?;
+        Ok(status == 1)
     }
 
     /// GetRange: every record in range passing the filter (`mode`: 0 none,

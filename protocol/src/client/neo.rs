@@ -182,21 +182,23 @@ impl NeoClient {
         }
     }
 
-    /// Runs a one-step record request; returns its status byte and, for a
-    /// Get that found the record, the value message.
+    /// Runs a one-step DHT record request; returns its status byte and,
+    /// for a Get that found the record, the value message.
     async fn record_request(&self, request: DhtRequest<'_>) -> Result<(u8, Option<Vec<u8>>)> {
+        let get = matches!(request, DhtRequest::Get { .. });
+        self.one_step(request.command(), &request.encode_args(), get).await
+    }
+
+    /// Runs a one-step request (supported, then one status, then for a
+    /// `get` whose status is Got the value); returns the status byte and
+    /// the value message, if any.
+    pub(crate) async fn one_step(&self, command: Command, args: &[u8], get: bool) -> Result<(u8, Option<Vec<u8>>)> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (done, completed) = oneshot::channel();
-        let get = matches!(request, DhtRequest::Get { .. });
         let route = Route::Record(RecordReplies { get, replies: Vec::with_capacity(3), done: Some(done) });
         self.routes.lock().unwrap_or_else(|p| p.into_inner()).insert(id, route);
-        let command = request.command();
         let mut message = Vec::new();
-        encode_message(
-            MessageType::Request,
-            &[&id.to_le_bytes(), &[command.code, command.version], &request.encode_args()],
-            &mut message,
-        );
+        encode_message(MessageType::Request, &[&id.to_le_bytes(), &[command.code, command.version], args], &mut message);
         self.outgoing.send(message).await.map_err(|_| NeoClientError::Closed)?;
         let mut replies = completed.await.map_err(|_| NeoClientError::Closed)?.into_iter();
         let supported = replies.next().unwrap_or_default();
