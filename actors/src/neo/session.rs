@@ -220,7 +220,7 @@ impl RequestIo {
     /// there, and the buffer to the socket without being copied (large
     /// payloads built on a disk thread).
     pub async fn send_in_place(&self, mut buffer: Vec<u8>, payload_start: usize) -> Result<(), TaskError> {
-        assert!(payload_start >= MESSAGE_ROOM, "no room for the message header");
+        assert!(MESSAGE_ROOM <= payload_start && payload_start <= buffer.len(), "no room for the message header");
         let start = payload_start - MESSAGE_ROOM;
         let body_len = (buffer.len() - payload_start + REQUEST_ID_SIZE) as u64;
         buffer[start..start + HEADER_LEN].copy_from_slice(&Header::new(MessageType::Request, body_len).encode());
