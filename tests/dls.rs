@@ -115,6 +115,62 @@ async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
 }
 
 #[tokio::test]
+async fn buckets_cut_or_deleted_during_a_scan_end_only_themselves() {
+    // A scan reads buckets one by one through a 64 KiB buffer. Meanwhile
+    // its first bucket (4 MB) is cut in the middle, long past what the scan
+    // has read ahead, and its third is deleted before the scan reaches it:
+    // the scan skips what it cannot read, names each bucket in the log,
+    // returns no damaged record, and the node serves on.
+    let node = Node::start_dls(&[]);
+    let neo = node.dls_neo().await;
+    let value = |key: u64| format!("record {key:06} {}", "v".repeat(1_000)).into_bytes();
+    for key in 0..3 * 4096u64 {
+        assert!(neo.put("cut", key, &value(key)).await.unwrap());
+    }
+    let bucket = |n: u64| node.dir().join(format!("data/cut/0000000000/{n:03x}"));
+    let everything = GetRangeArgs { channel: b"cut", low: 0, high: i64::MAX, filter: b"", mode: 0 };
+    let check = |records: &[(u64, Vec<u8>)]| {
+        for pair in records.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "keys in order, each once");
+        }
+        for (key, stored) in records {
+            assert_eq!(stored, &value(*key), "record {key} intact");
+        }
+        let in_bucket = |n: u64| records.iter().filter(|(key, _)| key >> 12 == n).count();
+        (in_bucket(0), in_bucket(1), in_bucket(2))
+    };
+    // A read stores the queued Puts first, so the files are whole now.
+    assert_eq!(neo.get_range(GetRangeArgs { high: 0, ..everything }, None).await.unwrap().unwrap().len(), 1);
+    let first_len = std::fs::metadata(bucket(0)).unwrap().len();
+    let mut damaged = false;
+    let mut records = Vec::new();
+    let finished = neo
+        .get_range_each(everything, None, |key, stored| {
+            if !std::mem::replace(&mut damaged, true) {
+                std::fs::OpenOptions::new().write(true).open(bucket(0)).unwrap().set_len(first_len / 2 + 7).unwrap();
+                std::fs::remove_file(bucket(2)).unwrap();
+            }
+            records.push((key, stored.to_vec()));
+        })
+        .await
+        .unwrap();
+    assert!(finished, "the request ends normally");
+    let (first, second, third) = check(&records);
+    assert!(first > 0 && first < 4096, "the cut bucket ends early: {first} records");
+    assert_eq!(records[first - 1].0, first as u64 - 1, "what it returns of it is its start");
+    assert_eq!((second, third), (4096, 0));
+    node.wait_for_log("data/cut/0000000000/000");
+    node.wait_for_log("data/cut/0000000000/002");
+    // The next scan reads the cut bucket up to its torn record: every
+    // whole record before the cut (after the 16-byte bucket header).
+    let record_len = (first_len - 16) / 4096;
+    let whole = (first_len / 2 + 7 - 16) / record_len;
+    let again = neo.get_range(everything, None).await.unwrap().unwrap();
+    assert_eq!(check(&again), (whole as usize, 4096, 0));
+    assert_eq!(again[whole as usize - 1].0, whole - 1);
+}
+
+#[tokio::test]
 async fn the_originals_bucket_files_are_read_as_it_reads_them() {
     let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/original-dlsnode");
     let mut files = Vec::new();

@@ -13,6 +13,7 @@ use super::writeback;
 /// is known to be in the file, and a record that lies whole in the read
 /// buffer is lent from there, not copied.
 pub struct BucketReader {
+    path: PathBuf,
     file: BufReader<File>,
     version: Version,
     position: u64,
@@ -45,6 +46,7 @@ impl BucketReader {
         let (version, data_start) = Version::of(&head[..read]);
         file.seek(SeekFrom::Start(data_start))?;
         Ok(BucketReader {
+            path: path.to_path_buf(),
             file: BufReader::with_capacity(buffer_size.max(64), file),
             version,
             position: data_start,
@@ -53,6 +55,11 @@ impl BucketReader {
             scratch: Vec::new(),
             ended: None,
         })
+    }
+
+    /// The file being read (for error reports).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The file's record format.

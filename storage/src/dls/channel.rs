@@ -265,7 +265,7 @@ impl RangeScan {
                 }
                 Ok(false) => self.current = None,
                 Err(error) => {
-                    problem(Path::new("bucket"), error);
+                    problem(reader.path(), error);
                     self.current = None;
                 }
             }
