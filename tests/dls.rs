@@ -1,6 +1,6 @@
 //! The dlsnode through the real binary: every legacy and neo request, the
-//! original's bucket files, restarts, and a kill -9 under a steady put load
-//! followed by the checkpoint recovery.
+//! original's bucket files, buckets damaged during a scan, restarts, and a
+//! kill -9 under a steady put load followed by the checkpoint recovery.
 
 mod common;
 
