@@ -191,6 +191,15 @@ impl<N: Traffic> ClientIo<N> {
         Ok(())
     }
 
+    /// Writes the pending reply bytes, then `bytes` as they are, without
+    /// copying them into the output buffer (large replies built elsewhere).
+    pub async fn write_direct(&mut self, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.flush().await?;
+        self.socket.write_all(bytes).await?;
+        self.node.bytes_sent().fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Resolves when the client has closed its side (`None`) or the socket
     /// broke. Input the client sends meanwhile is kept for later.
     pub async fn closed(&mut self) -> Option<ConnectionError> {

@@ -83,6 +83,67 @@ impl Compressor {
     }
 }
 
+/// Data gathered after free room for a head (a batch's records), whose
+/// LZO1X stream is made where the data lies when the data goes as a
+/// literal run, as blocks that do not compress do: only the run's head is
+/// written, in front of the data, and nothing is copied.
+pub struct InPlaceBlock {
+    buf: Vec<u8>,
+    /// Where the data starts: after the head's room and the longest
+    /// literal-run head the capacity asked for needs.
+    data_start: usize,
+    /// Bytes the caller's head needs in front of the stream.
+    head: usize,
+}
+
+impl InPlaceBlock {
+    /// An empty block for about `capacity` bytes of data (more are taken,
+    /// but then the stream is copied once) with `head` free bytes in front
+    /// of its stream.
+    pub fn new(head: usize, capacity: usize) -> Self {
+        let data_start = head + literal_run_head_len(capacity.max(1));
+        let mut buf = Vec::with_capacity(data_start + capacity + END_OF_STREAM.len());
+        buf.resize(data_start, 0);
+        InPlaceBlock { buf, data_start, head }
+    }
+
+    /// Appends data.
+    pub fn put_slice(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The data gathered so far.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.data_start..]
+    }
+
+    /// Makes the block's stream (compressed by `compressor` if worth it);
+    /// returns the buffer holding it, from the returned offset to the end,
+    /// with at least `head` free bytes before that offset.
+    pub fn finish(mut self, compressor: &mut Compressor) -> (Vec<u8>, usize) {
+        let data = &self.buf[self.data_start..];
+        let (len, worth) = (data.len(), !data.is_empty() && compressor.worth_compressing(data));
+        let run_head = if len == 0 { 0 } else { literal_run_head_len(len) };
+        if !worth && self.head + run_head <= self.data_start {
+            let start = self.data_start - run_head;
+            if len > 0 {
+                put_literal_run_head(len, &mut &mut self.buf[start..self.data_start]);
+            }
+            self.buf.extend_from_slice(&END_OF_STREAM);
+            return (self.buf, start);
+        }
+        // Compressed, or longer than the room allows: a new buffer.
+        let mut out = Vec::with_capacity(self.head + run_head + len + END_OF_STREAM.len());
+        out.resize(self.head, 0);
+        if worth {
+            compressor.put_compressed(data, &mut out);
+        } else {
+            put_literal(data, &mut out);
+        }
+        (out, self.head)
+    }
+}
+
 /// Appends `data` as an LZO1X stream without compressing it: one literal
 /// run, or the empty stream.
 pub fn put_literal(data: &[u8], out: &mut impl BufMut) {

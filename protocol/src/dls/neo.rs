@@ -190,35 +190,29 @@ const RECORDS_HEAD: usize = 17;
 /// gathered, with `room` free bytes in front for whatever frames it (the
 /// connection's message header). A batch that goes as a literal run, as
 /// batches of values that do not compress do, gets its head written in
-/// front of the records and is sent from this buffer without a copy.
+/// front of the records and is sent from this buffer without a copy
+/// ([`lzo::InPlaceBlock`]).
 pub struct RecordsBatch {
-    buf: Vec<u8>,
-    /// Where the records start: after the room, the message head and the
-    /// longest literal-run head the capacity asked for needs.
-    records_start: usize,
-    room: usize,
+    block: lzo::InPlaceBlock,
 }
 
 impl RecordsBatch {
     /// An empty batch for about `capacity` bytes of records (more are
     /// taken, but then the message is copied once).
     pub fn new(room: usize, capacity: usize) -> Self {
-        let records_start = room + RECORDS_HEAD + lzo::literal_run_head_len(capacity.max(1));
-        let mut buf = Vec::with_capacity(records_start + capacity + lzo::END_OF_STREAM.len());
-        buf.resize(records_start, 0);
-        RecordsBatch { buf, records_start, room }
+        RecordsBatch { block: lzo::InPlaceBlock::new(room + RECORDS_HEAD, capacity) }
     }
 
     /// Appends one record: key, value length, value.
     pub fn push(&mut self, key: u64, value: &[u8]) {
-        self.buf.put_u64_le(key);
-        self.buf.put_u64_le(value.len() as u64);
-        self.buf.put_slice(value);
+        self.block.put_slice(&key.to_le_bytes());
+        self.block.put_slice(&(value.len() as u64).to_le_bytes());
+        self.block.put_slice(value);
     }
 
     /// Bytes of records in the batch.
     pub fn len(&self) -> usize {
-        self.buf.len() - self.records_start
+        self.block.data().len()
     }
 
     /// Whether no record is in the batch.
@@ -229,36 +223,16 @@ impl RecordsBatch {
     /// The Records message, compressed by `compressor` if worth it, and
     /// where its payload starts in the returned buffer (`room` bytes or
     /// more in).
-    pub fn finish(mut self, compressor: &mut lzo::Compressor) -> (Vec<u8>, usize) {
+    pub fn finish(self, compressor: &mut lzo::Compressor) -> (Vec<u8>, usize) {
         let len = self.len();
-        let records = &self.buf[self.records_start..];
-        let worth = len > 0 && compressor.worth_compressing(records);
-        let run_head = lzo::literal_run_head_len(len);
-        if len > 0 && !worth && self.room + RECORDS_HEAD + run_head <= self.records_start {
-            let start = self.records_start - run_head - RECORDS_HEAD;
-            let lzo_len = run_head + len + lzo::END_OF_STREAM.len();
-            let mut head = &mut self.buf[start..self.records_start];
-            head.put_u8(3);
-            head.put_u64_le(len as u64);
-            head.put_u64_le(lzo_len as u64);
-            lzo::put_literal_run_head(len, &mut head);
-            self.buf.put_slice(&lzo::END_OF_STREAM);
-            return (self.buf, start);
-        }
-        // Compressed, or longer than the room allows: a new buffer.
-        let mut out = Vec::with_capacity(self.room + RECORDS_HEAD + run_head + len + lzo::END_OF_STREAM.len());
-        out.resize(self.room, 0);
-        out.put_u8(3);
-        out.put_u64_le(len as u64);
-        out.put_u64_le(0);
-        if worth {
-            compressor.put_compressed(records, &mut out);
-        } else {
-            lzo::put_literal(records, &mut out);
-        }
-        let lzo_len = (out.len() - self.room - RECORDS_HEAD) as u64;
-        out[self.room + 9..self.room + RECORDS_HEAD].copy_from_slice(&lzo_len.to_le_bytes());
-        (out, self.room)
+        let (mut buf, stream_start) = self.block.finish(compressor);
+        let lzo_len = buf.len() - stream_start;
+        let start = stream_start - RECORDS_HEAD;
+        let mut head = &mut buf[start..stream_start];
+        head.put_u8(3);
+        head.put_u64_le(len as u64);
+        head.put_u64_le(lzo_len as u64);
+        (buf, start)
     }
 }
 
@@ -329,17 +303,18 @@ mod tests {
         ];
         for (case, (values, capacity)) in cases.iter().enumerate() {
             let mut built = RecordsBatch::new(18, *capacity);
-            let allocation = built.buf.as_ptr();
+            let allocation = built.block.data().as_ptr();
             let mut expected = Vec::new();
             for (key, value) in values.iter().enumerate() {
                 built.push(key as u64, value);
                 expected.put_u64_le(key as u64);
                 put_array(&mut expected, value);
             }
-            let in_place = case == 0 && built.buf.as_ptr() == allocation;
+            let records_at = built.block.data().as_ptr();
             let (message, start) = built.finish(&mut lzo::Compressor::default());
             assert!(start >= 18, "case {case}");
-            assert_eq!(in_place, message.as_ptr() == allocation, "case {case}: sent from the records' buffer");
+            let in_place = message.as_ptr_range().contains(&records_at);
+            assert_eq!(in_place, case == 0 && records_at == allocation, "case {case}: sent from the records' buffer");
             let GetRangeMessage::Records { uncompressed, lzo } = GetRangeMessage::decode(&message[start..]).unwrap() else { panic!() };
             assert_eq!(lzo.len() < expected.len() / 2, case == 1, "case {case}: compressed");
             assert_eq!(decompress_records(uncompressed, lzo, 1 << 20).unwrap(), expected, "case {case}");

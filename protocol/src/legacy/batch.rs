@@ -8,7 +8,7 @@
 //! [`crate::lzo`] and read by `lzokay`.
 
 use bytes::{BufMut, BytesMut};
-use crate::lzo::Compressor;
+use crate::lzo::{Compressor, InPlaceBlock};
 
 use super::wire::{WireError, WireReader};
 
@@ -45,9 +45,15 @@ pub enum Added {
     TooBig,
 }
 
-/// Collects records into one batch and compresses it.
+/// Bytes of a batch array before its LZO stream: the array's length and
+/// the uncompressed length.
+const BATCH_HEAD: usize = 16;
+
+/// Collects records into one batch and compresses it. The records are
+/// gathered in an [`InPlaceBlock`], so a batch that goes as a literal run
+/// can be sent from where its records lie ([`Self::finish_in_place`]).
 pub struct BatchWriter {
-    records: Vec<u8>,
+    block: InPlaceBlock,
     capacity: usize,
     compressor: Compressor,
 }
@@ -55,44 +61,47 @@ pub struct BatchWriter {
 impl BatchWriter {
     /// A writer for batches of at most `capacity` uncompressed bytes.
     pub fn new(capacity: usize) -> Self {
-        BatchWriter { records: Vec::with_capacity(capacity), capacity, compressor: Compressor::default() }
+        BatchWriter { block: InPlaceBlock::new(BATCH_HEAD, capacity), capacity, compressor: Compressor::default() }
+    }
+
+    /// Whether a record of `size` bytes goes into the batch.
+    fn room_for(&self, size: usize) -> Added {
+        if size > self.capacity {
+            Added::TooBig
+        } else if self.block.data().len() + size > self.capacity {
+            Added::BatchFull
+        } else {
+            Added::Yes
+        }
     }
 
     /// Adds arrays that form one record (key and value, or a key alone).
     pub fn add(&mut self, arrays: &[&[u8]]) -> Added {
-        let size: usize = arrays.iter().map(|a| 8 + a.len()).sum();
-        if size > self.capacity {
-            return Added::TooBig;
+        let added = self.room_for(arrays.iter().map(|a| 8 + a.len()).sum());
+        if added == Added::Yes {
+            for array in arrays {
+                self.block.put_slice(&(array.len() as u64).to_le_bytes());
+                self.block.put_slice(array);
+            }
         }
-        if self.records.len() + size > self.capacity {
-            return Added::BatchFull;
-        }
-        for array in arrays {
-            self.records.put_u64_le(array.len() as u64);
-            self.records.put_slice(array);
-        }
-        Added::Yes
+        added
     }
 
     /// Adds a record as neo's Mirror batches hold them: the key as a bare
     /// little-endian `u64`, then the value as an array.
     pub fn add_keyed(&mut self, key: u64, value: &[u8]) -> Added {
-        let size = 16 + value.len();
-        if size > self.capacity {
-            return Added::TooBig;
+        let added = self.room_for(16 + value.len());
+        if added == Added::Yes {
+            self.block.put_slice(&key.to_le_bytes());
+            self.block.put_slice(&(value.len() as u64).to_le_bytes());
+            self.block.put_slice(value);
         }
-        if self.records.len() + size > self.capacity {
-            return Added::BatchFull;
-        }
-        self.records.put_u64_le(key);
-        self.records.put_u64_le(value.len() as u64);
-        self.records.put_slice(value);
-        Added::Yes
+        added
     }
 
     /// Whether no record is waiting.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.block.data().is_empty()
     }
 
     /// Appends the batch as one array (u64 length, u64 uncompressed length,
@@ -100,13 +109,22 @@ impl BatchWriter {
     /// too (11 bytes): the original always ends a scan with its last batch,
     /// even when that batch, or the whole channel, is empty.
     pub fn finish(&mut self, out: &mut BytesMut) {
-        let start = out.len();
-        out.put_u64_le(0); // the array's length, known below
-        out.put_u64_le(self.records.len() as u64);
-        self.compressor.compress_into(&self.records, out);
-        let len = (out.len() - start - 8) as u64;
-        out[start..start + 8].copy_from_slice(&len.to_le_bytes());
-        self.records.clear();
+        let (batch, start) = self.finish_in_place();
+        out.put_slice(&batch[start..]);
+    }
+
+    /// [`Self::finish`], returning the buffer that holds the array (from
+    /// the returned offset to the end) instead of copying it anywhere.
+    pub fn finish_in_place(&mut self) -> (Vec<u8>, usize) {
+        let len = self.block.data().len();
+        let block = std::mem::replace(&mut self.block, InPlaceBlock::new(BATCH_HEAD, self.capacity));
+        let (mut buf, stream_start) = block.finish(&mut self.compressor);
+        let array_len = 8 + buf.len() - stream_start;
+        let start = stream_start - BATCH_HEAD;
+        let mut head = &mut buf[start..stream_start];
+        head.put_u64_le(array_len as u64);
+        head.put_u64_le(len as u64);
+        (buf, start)
     }
 }
 
@@ -196,6 +214,28 @@ mod tests {
         let decompressed = decompress(&out[8..], 64).unwrap();
         assert_eq!(keyed_records(&decompressed).unwrap(), vec![(7, &b"seven"[..]), (u64::MAX, &b""[..])]);
         assert!(keyed_records(&decompressed[..decompressed.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn a_batch_that_does_not_compress_is_finished_where_its_records_lie() {
+        let noise = crate::lzo::tests::noise(2_000, 9);
+        let record: [&[u8]; 2] = [b"0000000000000001", &noise];
+        let mut writer = BatchWriter::new(4_096);
+        assert_eq!(writer.add(&record), Added::Yes);
+        let records_at = writer.block.data().as_ptr();
+        let (buffer, start) = writer.finish_in_place();
+        assert!(buffer.as_ptr_range().contains(&records_at), "sent from where the records lie");
+        assert!(writer.is_empty());
+        // The same bytes as `finish` writes.
+        let mut copied = BytesMut::new();
+        let mut again = BatchWriter::new(4_096);
+        assert_eq!(again.add(&record), Added::Yes);
+        again.finish(&mut copied);
+        assert_eq!(&buffer[start..], &copied[..]);
+        let mut reader = WireReader::new(&buffer[start..]);
+        let batch = reader.array("batch", 1 << 20).expect("one array");
+        assert_eq!(reader.remaining(), 0);
+        assert_eq!(records(&decompress(batch, 4_096).unwrap(), 2).unwrap(), vec![record.to_vec()]);
     }
 
     #[test]

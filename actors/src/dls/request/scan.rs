@@ -7,7 +7,6 @@
 //! holds back the scan instead of the node buffering it; the channel's
 //! buffered writes are flushed first, so every acknowledged Put is seen.
 
-use bytes::BytesMut;
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::legacy::wire::put_array;
 use shoal_protocol::legacy::Status;
@@ -69,19 +68,19 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
         };
         // The next batches are read while these go out.
         pending = scan.map(next_batches);
-        for Batch { encoded, records, bytes } in batches {
-            io.output.extend_from_slice(&encoded);
+        for Batch { encoded: (buffer, start), records, bytes } in batches {
+            io.write_direct(&buffer[start..]).await?;
             node.counters.handled(records, bytes);
         }
-        io.flush().await?;
     }
     put_array(&mut io.output, b"");
     Ok(())
 }
 
-/// One filled batch, encoded, with its records and value bytes.
+/// One filled batch, encoded (the array from the offset to the end of the
+/// buffer), with its records and value bytes.
 struct Batch {
-    encoded: BytesMut,
+    encoded: (Vec<u8>, usize),
     records: u64,
     bytes: u64,
 }
@@ -118,7 +117,5 @@ fn fill(mut scan: RangeScan, batch: &mut BatchWriter, filter: &ValueFilter, chan
     if batch.is_empty() {
         return (scan, None, more);
     }
-    let mut encoded = BytesMut::new();
-    batch.finish(&mut encoded);
-    (scan, Some(Batch { encoded, records, bytes }), more)
+    (scan, Some(Batch { encoded: batch.finish_in_place(), records, bytes }), more)
 }
