@@ -19,7 +19,7 @@ use lzokay::compress::Dict;
 
 /// The LZO1X stream of zero bytes, as liblzo writes it: only the end
 /// marker, which also closes every other stream.
-pub const END_OF_STREAM: [u8; 3] = [0x11, 0, 0];
+const END_OF_STREAM: [u8; 3] = [0x11, 0, 0];
 
 /// Bytes at the start of a block that decide whether it is worth
 /// compressing (records of one channel tend to be alike, and trying the
@@ -58,7 +58,7 @@ impl Compressor {
     }
 
     /// Appends `data` compressed with `lzokay`, untried.
-    pub fn put_compressed(&mut self, data: &[u8], out: &mut impl BufMut) {
+    fn put_compressed(&mut self, data: &[u8], out: &mut impl BufMut) {
         let dict = self.dict.get_or_insert_with(Dict::new);
         let compressed =
             lzokay::compress::compress_with_dict(data, dict).expect("compressing into a growable buffer cannot fail");
@@ -67,7 +67,7 @@ impl Compressor {
 
     /// Whether the block `data` (not empty) is worth compressing; if not,
     /// its stream is a literal run (see [`put_literal_run_head`]).
-    pub fn worth_compressing(&mut self, data: &[u8]) -> bool {
+    fn worth_compressing(&mut self, data: &[u8]) -> bool {
         if self.untried > 0 {
             self.untried -= 1;
             return false;
@@ -117,6 +117,12 @@ impl InPlaceBlock {
         &self.buf[self.data_start..]
     }
 
+    /// Drops the data, keeping the buffer (after the caller made the stream
+    /// elsewhere).
+    pub fn clear(&mut self) {
+        self.buf.truncate(self.data_start);
+    }
+
     /// Makes the block's stream (compressed by `compressor` if worth it);
     /// returns the buffer holding it, from the returned offset to the end,
     /// with at least `head` free bytes before that offset.
@@ -146,7 +152,7 @@ impl InPlaceBlock {
 
 /// Appends `data` as an LZO1X stream without compressing it: one literal
 /// run, or the empty stream.
-pub fn put_literal(data: &[u8], out: &mut impl BufMut) {
+fn put_literal(data: &[u8], out: &mut impl BufMut) {
     if !data.is_empty() {
         put_literal_run_head(data.len(), out);
         out.put_slice(data);
@@ -155,7 +161,7 @@ pub fn put_literal(data: &[u8], out: &mut impl BufMut) {
 }
 
 /// Bytes [`put_literal_run_head`] writes for a run of `len` bytes.
-pub fn literal_run_head_len(len: usize) -> usize {
+fn literal_run_head_len(len: usize) -> usize {
     if len <= SHORT_RUN {
         1
     } else {
@@ -165,7 +171,7 @@ pub fn literal_run_head_len(len: usize) -> usize {
 
 /// Writes the start of an LZO1X stream that is one literal run of `len`
 /// bytes (not 0): the stream is this, the bytes, then [`END_OF_STREAM`].
-pub fn put_literal_run_head(len: usize, out: &mut impl BufMut) {
+fn put_literal_run_head(len: usize, out: &mut impl BufMut) {
     debug_assert!(len > 0, "an empty stream is END_OF_STREAM alone");
     if len <= SHORT_RUN {
         // A first byte of 18..=255 announces a run of (byte - 17) literals.

@@ -108,13 +108,21 @@ impl BatchWriter {
     /// LZO data) to `out` and starts a new batch. An empty batch is written
     /// too (11 bytes): the original always ends a scan with its last batch,
     /// even when that batch, or the whole channel, is empty.
+    /// The stream goes straight into `out`, and the records' buffer is kept
+    /// for the next batch.
     pub fn finish(&mut self, out: &mut BytesMut) {
-        let (batch, start) = self.finish_in_place();
-        out.put_slice(&batch[start..]);
+        let start = out.len();
+        out.put_u64_le(0); // the array's length, known below
+        out.put_u64_le(self.block.data().len() as u64);
+        self.compressor.compress_into(self.block.data(), out);
+        let len = (out.len() - start - 8) as u64;
+        out[start..start + 8].copy_from_slice(&len.to_le_bytes());
+        self.block.clear();
     }
 
     /// [`Self::finish`], returning the buffer that holds the array (from
-    /// the returned offset to the end) instead of copying it anywhere.
+    /// the returned offset to the end) instead of copying it anywhere; the
+    /// next batch gets a new buffer.
     pub fn finish_in_place(&mut self) -> (Vec<u8>, usize) {
         let len = self.block.data().len();
         let block = std::mem::replace(&mut self.block, InPlaceBlock::new(BATCH_HEAD, self.capacity));
