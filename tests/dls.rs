@@ -110,8 +110,19 @@ async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
     }
     let args = GetRangeArgs { channel: b"mix", low: 0, high: i64::MAX, filter: b"", mode: 0 };
     assert_eq!(neo.get_range(args, None).await.unwrap().unwrap(), expected);
-    let legacy = node.dls().await.get_all("mix").await.unwrap();
-    assert_eq!(legacy.into_iter().map(|(_, value)| value).collect::<Vec<_>>(), expected.into_iter().map(|(_, value)| value).collect::<Vec<_>>());
+    let mut legacy = node.dls().await;
+    let all = legacy.get_all("mix").await.unwrap();
+    assert_eq!(all.into_iter().map(|(_, value)| value).collect::<Vec<_>>(), expected.iter().map(|(_, value)| value.clone()).collect::<Vec<_>>());
+    // A legacy GetRange read record by record, across batches of every kind,
+    // ends where the node ended it: the connection serves the next request.
+    let mut streamed = Vec::new();
+    let keep = |key, value: &[u8]| {
+        streamed.push((key, value.to_vec()));
+        Ok::<_, ClientError>(())
+    };
+    legacy.get_range_each("mix", 0x5000_0000 + 500, 0x5000_0000 + 2_499, keep).await.unwrap();
+    assert_eq!(streamed, expected[500..2_500]);
+    assert_eq!(legacy.get_range("mix", 0x5000_0000 + 2_999, u64::MAX).await.unwrap(), expected[2_999..]);
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use shoal_protocol::client::dls::{DlsLegacyClient, DlsNeoClient};
 use shoal_protocol::client::dmq::DmqLegacyClient;
-use shoal_protocol::client::legacy::LegacyClient;
+use shoal_protocol::client::legacy::{ClientError, LegacyClient};
 use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::client::neo::NeoClient;
 use shoal_protocol::neo::Key;
@@ -137,7 +137,13 @@ async fn run(args: Args) -> anyhow::Result<f64> {
         let bytes: usize = match args.protocol {
             Protocol::Legacy => {
                 let mut client = DlsLegacyClient::connect(args.addr.as_str()).await?;
-                client.get_all(&args.channel).await?.iter().map(|(_, v)| v.len()).sum()
+                let mut bytes = 0;
+                let count = |_, value: &[u8]| {
+                    bytes += value.len();
+                    Ok::<_, ClientError>(())
+                };
+                client.get_range_each(&args.channel, 0, u64::MAX, count).await?;
+                bytes
             }
             Protocol::Neo => {
                 let client = DlsNeoClient::connect(args.addr.as_str(), "admin", Key([0; 128])).await?;

@@ -74,6 +74,25 @@ impl DlsLegacyClient {
         self.conn.batches(2).await
     }
 
+    /// [`Self::get_range`] handing each record to `f` as it arrives instead
+    /// of keeping them, so that a scan of any size runs in the memory of one
+    /// batch. An error from `f` stops reading mid-reply (the connection is
+    /// then unusable).
+    pub async fn get_range_each<E: From<ClientError>>(
+        &mut self,
+        channel: &str,
+        low: u64,
+        high: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (low, high) = (hex_key(low), hex_key(high));
+        let range = KeyRange { low: low.as_bytes(), high: high.as_bytes() };
+        self.send(DlsRequest::GetRange { channel: channel.as_bytes(), range }).await?;
+        self.conn.status().await?;
+        while self.conn.next_batch_each(2, &mut f).await? {}
+        Ok(())
+    }
+
     /// GetRangeFilter.
     pub async fn get_range_filter(&mut self, channel: &str, low: u64, high: u64, filter: &[u8]) -> Result<Vec<Record>, ClientError> {
         let (low, high) = (hex_key(low), hex_key(high));

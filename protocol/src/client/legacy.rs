@@ -53,6 +53,9 @@ pub struct NodeSize {
     pub bytes: u64,
 }
 
+/// Free bytes the input buffer has before each read from the socket.
+const READ_ROOM: usize = 64 * 1024;
+
 /// A connection to one node.
 pub struct LegacyClient {
     socket: TcpStream,
@@ -66,11 +69,9 @@ pub fn hex_key(key: u64) -> String {
 }
 
 fn parse_key(text: &[u8]) -> Result<u64, ClientError> {
-    std::str::from_utf8(text)
-        .ok()
-        .filter(|t| t.len() == 16)
-        .and_then(|t| u64::from_str_radix(t, 16).ok())
-        .ok_or(ClientError::Protocol(WireError::Malformed("key")))
+    let mut key = [0u8; 8];
+    hex::decode_to_slice(text, &mut key).map_err(|_| ClientError::Protocol(WireError::Malformed("key")))?;
+    Ok(u64::from_be_bytes(key))
 }
 
 impl LegacyClient {
@@ -108,6 +109,9 @@ impl LegacyClient {
                     return Ok(value);
                 }
                 Err(WireError::Incomplete) => {
+                    // Room for a good read: a full BytesMut grows (and is
+                    // read into) 64 bytes at a time.
+                    self.input.reserve(READ_ROOM);
                     if self.socket.read_buf(&mut self.input).await? == 0 {
                         return Err(ClientError::Closed);
                     }
@@ -252,12 +256,9 @@ impl LegacyClient {
         channel: &str,
         mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut batches = self.get_all_batches(channel).await?;
-        while let Some(batch) = batches.next_batch().await? {
-            for (key, value) in &batch {
-                f(*key, value)?;
-            }
-        }
+        self.send(&Request::GetAll(ChannelArg { channel: channel.as_bytes() })).await?;
+        self.status().await?;
+        while self.next_batch_each(2, &mut f).await? {}
         Ok(())
     }
 
@@ -287,17 +288,37 @@ impl LegacyClient {
     pub(crate) async fn batches(&mut self, arity: usize) -> Result<Vec<Record>, ClientError> {
         self.status().await?;
         let mut out = Vec::new();
-        loop {
-            let batch = self.array().await?;
-            if batch.is_empty() {
-                return Ok(out);
-            }
-            let records = batch::decompress(&batch, MAX_ARRAY)?;
-            for record in batch::records(&records, arity)? {
-                let value = record.get(1).map_or_else(Vec::new, |v| v.to_vec());
-                out.push((parse_key(record[0])?, value));
-            }
+        let mut keep = |key, value: &[u8]| {
+            out.push((key, value.to_vec()));
+            Ok::<_, ClientError>(())
+        };
+        while self.next_batch_each(arity, &mut keep).await? {}
+        Ok(out)
+    }
+
+    /// Reads the next batch of a stream and hands each of its records (key,
+    /// and value unless `arity` is 1) to `f`, from the decompressed batch:
+    /// nothing is allocated per record. False at the stream's empty end
+    /// array. An error from `f` stops reading mid-reply (the connection is
+    /// then unusable).
+    pub(crate) async fn next_batch_each<E: From<ClientError>>(
+        &mut self,
+        arity: usize,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        // Decompressed straight from the input buffer once the array is whole.
+        let batch = self
+            .read(|r| {
+                let batch = r.array("batch", MAX_ARRAY)?;
+                Ok((!batch.is_empty()).then(|| batch::decompress(batch, MAX_ARRAY)))
+            })
+            .await?;
+        let Some(decompressed) = batch else { return Ok(false) };
+        let decompressed = decompressed.map_err(ClientError::from)?;
+        for [key, value] in batch::records(&decompressed, arity).map_err(ClientError::from)? {
+            f(parse_key(key)?, value)?;
         }
+        Ok(true)
     }
 
     /// Stores `records` in one compressed batch of at most `batch_size` bytes.
@@ -347,25 +368,15 @@ impl RecordBatches<'_> {
     /// The records of the next batch the node sent, or `None` once the
     /// node ended the reply. Empty batches are skipped.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Record>>, ClientError> {
-        while !self.done {
-            let batch = self.client.array().await?;
-            if batch.is_empty() {
-                self.done = true;
-                break;
-            }
-            let decompressed = batch::decompress(&batch, MAX_ARRAY)?;
-            let records = batch::records(&decompressed, 2)?
-                .into_iter()
-                .map(|record| {
-                    let value = record.get(1).map_or_else(Vec::new, |v| v.to_vec());
-                    Ok((parse_key(record[0])?, value))
-                })
-                .collect::<Result<Vec<Record>, ClientError>>()?;
-            if !records.is_empty() {
-                return Ok(Some(records));
-            }
+        let mut records = Vec::new();
+        while !self.done && records.is_empty() {
+            let keep = |key, value: &[u8]| {
+                records.push((key, value.to_vec()));
+                Ok::<_, ClientError>(())
+            };
+            self.done = !self.client.next_batch_each(2, keep).await?;
         }
-        Ok(None)
+        Ok((!records.is_empty()).then_some(records))
     }
 }
 

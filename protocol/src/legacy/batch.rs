@@ -157,19 +157,20 @@ pub fn decompress(batch: &[u8], limit: u64) -> Result<Vec<u8>, BatchError> {
 }
 
 /// Splits decompressed records into groups of `arity` arrays (2 for key and
-/// value, 1 for keys alone).
-pub fn records(decompressed: &[u8], arity: usize) -> Result<Vec<Vec<&[u8]>>, BatchError> {
+/// value, 1 for keys alone, whose second field is then empty): one vector
+/// per batch, none per record.
+pub fn records(decompressed: &[u8], arity: usize) -> Result<Vec<[&[u8]; 2]>, BatchError> {
+    debug_assert!(arity == 1 || arity == 2, "records are keys or key-value pairs");
     let mut reader = WireReader::new(decompressed);
     let mut out = Vec::new();
+    let malformed = |e| match e {
+        WireError::Incomplete => BatchError::Records(WireError::Malformed("record")),
+        other => BatchError::Records(other),
+    };
     while reader.remaining() > 0 {
-        let record = (0..arity)
-            .map(|_| reader.array("batched record", u64::MAX))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| match e {
-                WireError::Incomplete => BatchError::Records(WireError::Malformed("record")),
-                other => BatchError::Records(other),
-            })?;
-        out.push(record);
+        let key = reader.array("batched record", u64::MAX).map_err(malformed)?;
+        let value = if arity == 2 { reader.array("batched record", u64::MAX).map_err(malformed)? } else { &[] };
+        out.push([key, value]);
     }
     Ok(out)
 }
@@ -207,7 +208,7 @@ mod tests {
         let decompressed = decompress(batch, 100).expect("valid batch");
         let records = records(&decompressed, 2).expect("valid records");
         assert_eq!(records.len(), 2);
-        assert_eq!(records[1], vec![&b"0000000000000002"[..], &b"value two"[..]]);
+        assert_eq!(records[1], [&b"0000000000000002"[..], &b"value two"[..]]);
     }
 
     #[test]
@@ -243,7 +244,7 @@ mod tests {
         let mut reader = WireReader::new(&buffer[start..]);
         let batch = reader.array("batch", 1 << 20).expect("one array");
         assert_eq!(reader.remaining(), 0);
-        assert_eq!(records(&decompress(batch, 4_096).unwrap(), 2).unwrap(), vec![record.to_vec()]);
+        assert_eq!(records(&decompress(batch, 4_096).unwrap(), 2).unwrap(), vec![record]);
     }
 
     #[test]
@@ -261,13 +262,11 @@ mod tests {
         let batch = b"\x78\0\0\0\0\0\0\0\x06\x10\0\0\0\0\0\0\0\x30\x2d\x02\0\x08\0\xa0\0\x05record 05\x9d\0\x31\x2d\x9d\0\x31\x32\x9c\0\0\x020002\x08\0\0\0\0\0\0\0record 2\x11\0\0";
         let decompressed = decompress(batch, 1 << 20).expect("original batch decompresses");
         let records = records(&decompressed, 2).expect("records parse");
-        let expected: Vec<Vec<&[u8]>> = (0..3)
-            .map(|i| match i {
-                0 => vec![&b"0000000000000000"[..], &b"record 0"[..]],
-                1 => vec![&b"0000000000000001"[..], &b"record 1"[..]],
-                _ => vec![&b"0000000000000002"[..], &b"record 2"[..]],
-            })
-            .collect();
+        let expected: Vec<[&[u8]; 2]> = vec![
+            [b"0000000000000000", b"record 0"],
+            [b"0000000000000001", b"record 1"],
+            [b"0000000000000002", b"record 2"],
+        ];
         assert_eq!(records, expected);
     }
 
