@@ -144,7 +144,8 @@ proptest! {
         damaged[at] ^= mask;
         if let Ok(GetRangeMessage::Records { uncompressed, lzo }) = GetRangeMessage::decode(&damaged) {
             for claim in [uncompressed, claimed] {
-                if let Ok(records) = dls_neo::decompress_records(claim, lzo, 4096) {
+                let mut records = Vec::new();
+                if dls_neo::decompress_records(claim, lzo, 4096, &mut records).is_ok() {
                     prop_assert!(records.len() <= 4096);
                     let _ = dls_neo::records(&records);
                 }
@@ -194,7 +195,8 @@ proptest! {
             let Ok(GetRangeMessage::Records { uncompressed, lzo }) = decoded else {
                 return Err(TestCaseError::fail(format!("not a Records message: {decoded:?}")));
             };
-            let decompressed = dls_neo::decompress_records(uncompressed, lzo, 1 << 20).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut decompressed = Vec::new();
+            dls_neo::decompress_records(uncompressed, lzo, 1 << 20, &mut decompressed).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&decompressed, &expected);
             let keys: Vec<u64> = dls_neo::records(&decompressed).map_err(|e| TestCaseError::fail(e.to_string()))?.iter().map(|(key, _)| *key).collect();
             prop_assert_eq!(keys, records.iter().map(|(key, _)| *key).collect::<Vec<_>>());

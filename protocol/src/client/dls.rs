@@ -199,7 +199,7 @@ impl DlsNeoClient {
                 return Err(RequestError::UnknownStatus { kind: "GetRange start", byte: other.first().copied().unwrap_or(0) }.into())
             }
         }
-        let mut batches = 0;
+        let (mut batches, mut decompressed) = (0, Vec::new());
         loop {
             let message = handle.recv().await?;
             match GetRangeMessage::decode(&message)? {
@@ -207,7 +207,10 @@ impl DlsNeoClient {
                     batches += 1;
                     let control = if stop_after == Some(batches) { GetRangeControl::Stop } else { GetRangeControl::Continue };
                     handle.send(&[control as u8]).await?;
-                    let decompressed = decompress_records(uncompressed, lzo, MAX_NEO_BATCH)?;
+                    // The writer task sends it now, not once these records
+                    // are handled: the node waits for it to send the next.
+                    tokio::task::yield_now().await;
+                    decompress_records(uncompressed, lzo, MAX_NEO_BATCH, &mut decompressed)?;
                     records(&decompressed)?.into_iter().for_each(|(key, value)| each(key, value));
                 }
                 GetRangeMessage::Stopped => return Ok(true),
