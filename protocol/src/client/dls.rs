@@ -207,9 +207,6 @@ impl DlsNeoClient {
                     batches += 1;
                     let control = if stop_after == Some(batches) { GetRangeControl::Stop } else { GetRangeControl::Continue };
                     handle.send(&[control as u8]).await?;
-                    // The writer task sends it now, not once these records
-                    // are handled: the node waits for it to send the next.
-                    tokio::task::yield_now().await;
                     decompress_records(uncompressed, lzo, MAX_NEO_BATCH, &mut decompressed)?;
                     records(&decompressed)?.into_iter().for_each(|(key, value)| each(key, value));
                 }

@@ -344,9 +344,14 @@ impl RequestHandle {
         self.outgoing.send(message).await.map_err(|_| NeoClientError::Closed)
     }
 
-    /// Sends a later message of this request.
+    /// Sends a later message of this request: mostly flow control
+    /// (Continue, Stop, Ack) that the node waits for. The writer task gets to
+    /// send it before this returns, not at the caller's next wait, which may
+    /// come only after a whole batch of records was handled.
     pub(crate) async fn send(&self, payload: &[u8]) -> Result<()> {
-        self.send_body(&[&self.id.to_le_bytes()[..], payload].concat()).await
+        self.send_body(&[&self.id.to_le_bytes()[..], payload].concat()).await?;
+        tokio::task::yield_now().await;
+        Ok(())
     }
 
     /// The next reply's payload (after the id).
