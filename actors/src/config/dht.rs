@@ -412,7 +412,7 @@ const LOGGER_KEYS: &[&str] = &[
     "buffer_size",
 ];
 /// Sections read without key checking.
-pub(crate) const LOOSE_SECTIONS: &[&str] = &["PidLock", "VERSION", "UNIX_SOCKET"];
+const LOOSE_SECTIONS: &[&str] = &["PidLock", "VERSION", "UNIX_SOCKET"];
 
 impl DhtNodeConfig {
     /// Reads a config text (strictly, without overrides); for tests and
@@ -466,15 +466,7 @@ impl DhtNodeConfig {
         reader.check_keys("Dump", &["period_s"])?;
         let dump = DumpConfig { period_s: reader.section("Dump").integer("period_s", 0, u64::from(u32::MAX))? };
 
-        for section in document.sections.keys() {
-            let used = ["Server", "Performance", "Options_Memory", "STATS", "LOG", "Dump", "Ring"]
-                .contains(&section.as_str())
-                || LOOSE_SECTIONS.contains(&section.as_str())
-                || section.starts_with("LOG.");
-            if !used {
-                warnings.push(format!("section [{section}] is not used by dhtnode and is ignored"));
-            }
-        }
+        reader.warn_unused_sections("dhtnode", &["Server", "Performance", "Options_Memory", "STATS", "LOG", "Dump", "Ring"]);
         Ok(DhtNodeConfig {
             server,
             performance,
@@ -528,6 +520,17 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub(crate) fn section(&self, name: &'a str) -> Section<'a> {
         Section { document: self.document, name }
+    }
+
+    /// Warns about each section `program` does not read: neither in `used`,
+    /// nor one of [`LOOSE_SECTIONS`], nor a `LOG.<logger>` section.
+    pub(crate) fn warn_unused_sections(&mut self, program: &str, used: &[&str]) {
+        for section in self.document.sections.keys() {
+            let name = section.as_str();
+            if !(used.contains(&name) || LOOSE_SECTIONS.contains(&name) || name.starts_with("LOG.")) {
+                self.warnings.push(format!("section [{section}] is not used by {program} and is ignored"));
+            }
+        }
     }
 
     /// Refuses (or, loose, warns about) keys of `section` not in `allowed`.

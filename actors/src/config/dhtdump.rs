@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dht::{assemble, Reader, LOOSE_SECTIONS, STATS_KEYS};
+use super::dht::{assemble, Reader, STATS_KEYS};
 use super::ini::IniDocument;
 use super::{ConfigError, LogConfig, StatsConfig};
 
@@ -142,15 +142,7 @@ impl DhtDumpConfig {
         let log = reader.log()?;
         let pid_lock = reader.section("PidLock").string("path").map(PathBuf::from);
 
-        for section in document.sections.keys() {
-            let name = section.as_str();
-            let used = ["Dht", "Dump", "Stats", "STATS", "LOG"].contains(&name)
-                || LOOSE_SECTIONS.contains(&name)
-                || name.starts_with("LOG.");
-            if !used {
-                warnings.push(format!("section [{section}] is not used by dhtdump and is ignored"));
-            }
-        }
+        reader.warn_unused_sections("dhtdump", &["Dht", "Dump", "Stats", "STATS", "LOG"]);
         if document.get("UNIX_SOCKET", "path").is_some() {
             warnings.push("UNIX_SOCKET.path: dhtdump has no control socket; ignored".to_string());
         }

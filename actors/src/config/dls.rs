@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use super::dht::{Reader, LOOSE_SECTIONS};
+use super::dht::Reader;
 use super::ini::IniDocument;
 use super::{ConfigError, FromIni, LogConfig, StatsConfig, UnixSocketConfig};
 
@@ -137,15 +137,7 @@ impl FromIni for DlsNodeConfig {
         let pid_lock = reader.section("PidLock").string("path").map(PathBuf::from);
         let unix_socket = reader.unix_socket()?;
 
-        for section in document.sections.keys() {
-            let name = section.as_str();
-            let used = ["Server", "Performance", "Options_Dls", "Options_LogFiles", "STATS", "LOG"].contains(&name)
-                || LOOSE_SECTIONS.contains(&name)
-                || name.starts_with("LOG.");
-            if !used {
-                warnings.push(format!("section [{section}] is not used by dlsnode and is ignored"));
-            }
-        }
+        reader.warn_unused_sections("dlsnode", &["Server", "Performance", "Options_Dls", "Options_LogFiles", "STATS", "LOG"]);
         Ok(DlsNodeConfig { server, performance, write_buffer_size, stats, log, pid_lock, unix_socket, warnings })
     }
 }
@@ -200,5 +192,16 @@ write_buffer_size = 4096
         assert!(DlsNodeConfig::from_ini_str(&bogus).unwrap_err().to_string().contains("bogus"));
         let zero = ORIGINAL_TEST_CONFIG.replace("checkpoint_commit_seconds = 2", "checkpoint_commit_seconds = 0");
         assert!(DlsNodeConfig::from_ini_str(&zero).unwrap_err().to_string().contains("checkpoint_commit_seconds"));
+    }
+
+    #[test]
+    fn sections_the_node_does_not_read_are_named_in_one_warning_each() {
+        let extra = format!("{ORIGINAL_TEST_CONFIG}\n[Bogus]\nx = 1\n[Ring]\nenabled = true\n[LOG.dlsnode]\nlevel = info\n[PidLock]\npath = pid\n");
+        let config = DlsNodeConfig::from_ini_str(&extra).unwrap();
+        assert_eq!(config.warnings, [
+            "section [Bogus] is not used by dlsnode and is ignored",
+            "section [Ring] is not used by dlsnode and is ignored",
+        ]);
+        assert_eq!(config.pid_lock, Some(PathBuf::from("pid")));
     }
 }

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use super::dht::{Reader, LOOSE_SECTIONS, STATS_KEYS};
+use super::dht::{Reader, STATS_KEYS};
 use super::ini::IniDocument;
 use shoal_storage::dmq::size::ChannelSizes;
 
@@ -146,15 +146,7 @@ impl FromIni for DmqNodeConfig {
         let pid_lock = reader.section("PidLock").string("path").map(PathBuf::from);
         let unix_socket = reader.unix_socket()?;
 
-        for section in document.sections.keys() {
-            let name = section.as_str();
-            let used = ["Server", "ChannelSizeById", "Performance", "Overflow", "Stats", "STATS", "LOG"].contains(&name)
-                || LOOSE_SECTIONS.contains(&name)
-                || name.starts_with("LOG.");
-            if !used {
-                warnings.push(format!("section [{section}] is not used by dmqnode and is ignored"));
-            }
-        }
+        reader.warn_unused_sections("dmqnode", &["Server", "ChannelSizeById", "Performance", "Overflow", "Stats", "STATS", "LOG"]);
         Ok(DmqNodeConfig {
             server,
             channel_sizes,
