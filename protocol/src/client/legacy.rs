@@ -397,3 +397,18 @@ impl ListenStream {
         Ok(Some((parse_key(&key)?, value)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_keys_are_exactly_16_hex_digits() {
+        assert_eq!(parse_key(b"00000000000000ff").unwrap(), 0xff);
+        assert_eq!(parse_key(b"FEDCBA9876543210").unwrap(), 0xfedc_ba98_7654_3210);
+        assert_eq!(parse_key(hex_key(u64::MAX).as_bytes()).unwrap(), u64::MAX);
+        for bad in [&b"ff"[..], b"000000000000000g", b"+00000000000000f", b"00000000000000ff0", b""] {
+            assert!(matches!(parse_key(bad), Err(ClientError::Protocol(WireError::Malformed("key")))), "{bad:?}");
+        }
+    }
+}
