@@ -123,6 +123,15 @@ async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
     legacy.get_range_each("mix", 0x5000_0000 + 500, 0x5000_0000 + 2_499, keep).await.unwrap();
     assert_eq!(streamed, expected[500..2_500]);
     assert_eq!(legacy.get_range("mix", 0x5000_0000 + 2_999, u64::MAX).await.unwrap(), expected[2_999..]);
+    // The callback's error ends the read at once, and is what the call returns.
+    let mut seen = 0;
+    let stop_at_ten = |_, _: &[u8]| {
+        seen += 1;
+        if seen == 10 { Err(ClientError::Closed) } else { Ok(()) }
+    };
+    let stopped = node.dls().await.get_range_each("mix", 0, u64::MAX, stop_at_ten).await;
+    assert!(matches!(stopped, Err(ClientError::Closed)), "{stopped:?}");
+    assert_eq!(seen, 10);
 }
 
 #[tokio::test]
