@@ -571,3 +571,37 @@ async fn route_replies(mut socket: tokio::net::tcp::OwnedReadHalf, mut input: Ve
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The node waits for a request's later messages (Continue, Stop, Ack)
+    /// before it sends more, so they must not sit in the writer's queue
+    /// while the caller handles a batch without awaiting anything.
+    #[tokio::test]
+    async fn a_later_message_is_on_the_wire_when_send_returns() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut node, _) = listener.accept().unwrap();
+        let (_read, write) = socket.into_split();
+        let (outgoing, queued) = mpsc::channel(256);
+        let writer = tokio::spawn(write_requests(write, queued));
+        let (_queue, replies) = mpsc::channel(REPLY_QUEUE);
+        let handle = RequestHandle { id: 7, replies, outgoing, routes: Routes::default() };
+        handle.send(b"\x01").await.unwrap();
+        // Blocks this (only) runtime thread: the writer task cannot run now.
+        // The timeout only keeps a failure from hanging the test.
+        node.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut message = Vec::new();
+        encode_message(MessageType::Request, &[&7u64.to_le_bytes(), b"\x01"], &mut message);
+        let mut received = vec![0; message.len()];
+        node.read_exact(&mut received).expect("the message was written before send returned");
+        assert_eq!(received, message);
+        drop(handle);
+        writer.await.unwrap();
+    }
+}
