@@ -2,18 +2,41 @@
 //! fsync (`[Performance] number_of_thread_workers`), so that no connection
 //! thread ever waits for the disk. Jobs are closures; each answers through a
 //! oneshot channel the request awaits.
+//!
+//! The queue is a mutex and a condition variable, and a job wakes one idle
+//! thread only when no thread is awake to take it: a scan hands the pool a
+//! job every few batches, and sharing one `mpsc::Receiver` behind a mutex
+//! (as this pool first did) woke a second thread for every job, to wait in
+//! the receiver's place (about five futex calls per job, against two).
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The pool; dropping it (or [`DiskPool::stop`]) lets the threads finish the
-/// queued jobs and exit.
+/// The pool; [`DiskPool::stop`] (or dropping it, without the wait) lets the
+/// threads finish the queued jobs and exit.
 pub struct DiskPool {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    queue: Arc<Queue>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The jobs waiting for a thread, shared with the threads.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    /// Signalled when a job is queued for an idle thread, or the pool stops.
+    job_queued: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Threads waiting on `job_queued`.
+    idle: usize,
+    /// Set by [`DiskPool::stop`]: no more jobs are accepted.
+    stopped: bool,
 }
 
 /// The pool has stopped (the node is shutting down).
@@ -24,29 +47,30 @@ pub struct PoolStopped;
 impl DiskPool {
     /// Starts `threads` disk threads.
     pub fn start(threads: usize) -> std::io::Result<Arc<DiskPool>> {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        let queue = Arc::new(Queue::default());
         let handles = (0..threads.max(1))
             .map(|i| {
                 let queue = Arc::clone(&queue);
-                std::thread::Builder::new().name(format!("dls-disk-{i}")).spawn(move || loop {
-                    let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                })
+                std::thread::Builder::new().name(format!("dls-disk-{i}")).spawn(move || queue.work())
             })
             .collect::<std::io::Result<Vec<_>>>()?;
-        Ok(Arc::new(DiskPool { jobs: Mutex::new(Some(jobs)), threads: Mutex::new(handles) }))
+        Ok(Arc::new(DiskPool { queue, threads: Mutex::new(handles) }))
     }
 
     /// Queues `job` on a disk thread, nobody waiting for its end.
     pub fn spawn(&self, job: impl FnOnce() + Send + 'static) -> Result<(), PoolStopped> {
-        match &*self.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(jobs) => jobs.send(Box::new(job)).map_err(|_| PoolStopped),
-            None => Err(PoolStopped),
+        let mut state = self.queue.lock();
+        if state.stopped {
+            return Err(PoolStopped);
         }
+        state.jobs.push_back(Box::new(job));
+        // Only a job no awake thread will take needs a sleeping one.
+        let wake = state.idle >= state.jobs.len();
+        drop(state);
+        if wake {
+            self.queue.job_queued.notify_one();
+        }
+        Ok(())
     }
 
     /// Queues `job` on a disk thread at once (before the returned future is
@@ -67,11 +91,50 @@ impl DiskPool {
 
     /// Lets the threads finish what is queued, then waits for them.
     pub fn stop(&self) {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.queue.close();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for thread in threads {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for DiskPool {
+    /// Not joined here: the last owner may be a job on a disk thread.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}
+
+impl Queue {
+    /// Refuses new jobs and wakes every idle thread to finish.
+    fn close(&self) {
+        self.lock().stopped = true;
+        self.job_queued.notify_all();
+    }
+
+    /// A disk thread: runs jobs until the pool has stopped and none is left.
+    fn work(&self) {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                drop(state);
+                job();
+                state = self.lock();
+            } else if state.stopped {
+                return;
+            } else {
+                state.idle += 1;
+                state = self.job_queued.wait(state).unwrap_or_else(|p| p.into_inner());
+                state.idle -= 1;
+            }
+        }
+    }
+
+    /// A poisoned lock is still usable: a job's panic does not corrupt
+    /// the queue.
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -86,5 +149,45 @@ mod tests {
         assert!(name.unwrap().starts_with("dls-disk-"));
         pool.stop();
         assert!(pool.run(|| 1).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn stop_runs_the_queued_jobs_first() {
+        let pool = DiskPool::start(1).unwrap();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        pool.spawn(move || wait.recv().unwrap_or_default()).unwrap();
+        let queued: Vec<_> = (0..3).map(|i| pool.run(move || i)).collect();
+        let stopping = std::thread::spawn({
+            let pool = Arc::clone(&pool);
+            move || pool.stop()
+        });
+        release.send(()).unwrap();
+        stopping.join().unwrap();
+        for (i, result) in queued.into_iter().enumerate() {
+            assert_eq!(result.await.unwrap(), i, "queued before the stop, so run");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_thread_takes_jobs_at_once() {
+        // Two jobs that each wait for the other: only two threads running
+        // at the same time finish them.
+        let pool = DiskPool::start(2).unwrap();
+        // Both asleep first, so that each job must wake one.
+        while pool.queue.lock().idle < 2 {
+            std::thread::yield_now();
+        }
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let jobs: Vec<_> = (0..2).map(|_| pool.run({
+            let barrier = Arc::clone(&barrier);
+            move || barrier.wait().is_leader()
+        })).collect();
+        let mut leaders = 0;
+        for job in jobs {
+            let done = tokio::time::timeout(std::time::Duration::from_secs(10), job).await;
+            leaders += done.expect("a job waited for a thread that was not woken").unwrap() as usize;
+        }
+        assert_eq!(leaders, 1);
+        pool.stop();
     }
 }

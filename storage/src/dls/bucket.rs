@@ -126,9 +126,7 @@ impl BucketReader {
             }
             return Ok(false);
         }
-        let mut header = [0u8; 17];
-        self.file.read_exact(&mut header[..header_len as usize])?;
-        let (key, value_len) = match self.version.decode_header(&header) {
+        let (key, value_len) = match self.next_header(header_len as usize)? {
             Ok(fields) => fields,
             Err(end) => {
                 self.ended = Some(end);
@@ -152,6 +150,20 @@ impl BucketReader {
         }
         self.position = value_start + value_len;
         Ok(true)
+    }
+
+    /// Reads the next record header: in place where it lies whole in the
+    /// read buffer (the common case, one per record of a scan), else
+    /// through a copy.
+    fn next_header(&mut self, header_len: usize) -> io::Result<Result<(u64, u64), BucketEnd>> {
+        if let Some(header) = self.file.buffer().get(..header_len) {
+            let decoded = self.version.decode_header(header);
+            self.file.consume(header_len);
+            return Ok(decoded);
+        }
+        let mut header = [0u8; 17];
+        self.file.read_exact(&mut header[..header_len])?;
+        Ok(self.version.decode_header(&header))
     }
 
     /// The record [`Self::advance`] moved to, if any.
