@@ -14,13 +14,19 @@ pub fn parse_hex_key(text: &[u8]) -> Option<u64> {
 }
 
 /// Formats a key the way the original writes it: 16 lower-case hex digits.
+/// Every record of a legacy scan or GetAll goes through here, so the digits
+/// are made all at once in a `u128` rather than one by one.
 pub fn format_hex_key(key: u64) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    let digits = b"0123456789abcdef";
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = digits[((key >> (60 - 4 * i)) & 0xf) as usize];
-    }
-    out
+    const BYTES: u128 = u128::MAX / 0xff; // 0x0101…01
+    // Each nibble into the low half of its own byte, in order.
+    let mut nibbles = key as u128;
+    nibbles = (nibbles | (nibbles << 32)) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+    nibbles = (nibbles | (nibbles << 16)) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+    nibbles = (nibbles | (nibbles << 8)) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+    nibbles = (nibbles | (nibbles << 4)) & (BYTES * 0x0f);
+    // '0' + n, and 'a' - '0' - 10 more where n > 9 (n + 6 carries into bit 4).
+    let letters = ((nibbles + BYTES * 6) >> 4) & BYTES;
+    (nibbles + BYTES * b'0' as u128 + letters * (b'a' - b'0' - 10) as u128).to_be_bytes()
 }
 
 /// The inclusive range of (bit-reversed) hashes a node is responsible for.
@@ -56,6 +62,12 @@ mod tests {
             assert_eq!(parse_hex_key(&format_hex_key(key)), Some(key));
         }
         assert_eq!(&format_hex_key(0xc), b"000000000000000c");
+        // Every digit in every position, and keys from a simple generator.
+        let digits = (0..16u64).map(|d| d * 0x1111_1111_1111_1111);
+        let mixed = std::iter::successors(Some(1u64), |k| Some(k.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1)));
+        for key in digits.chain([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]).chain(mixed.take(10_000)) {
+            assert_eq!(format_hex_key(key), format!("{key:016x}").as_bytes(), "{key:#x}");
+        }
         assert_eq!(parse_hex_key(b"000000000000000C"), Some(12));
         assert_eq!(parse_hex_key(b"00000000000000c"), None);
         assert_eq!(parse_hex_key(b"000000000000000g"), None);
