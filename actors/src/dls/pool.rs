@@ -4,10 +4,11 @@
 //! oneshot channel the request awaits.
 //!
 //! The queue is a mutex and a condition variable, and a job wakes one idle
-//! thread only when no thread is awake to take it: a scan hands the pool a
+//! thread only when no thread is awake to take it. A scan hands the pool a
 //! job every few batches, and sharing one `mpsc::Receiver` behind a mutex
 //! (as this pool first did) woke a second thread for every job, to wait in
-//! the receiver's place (about five futex calls per job, against two).
+//! the receiver's place: a warm scan of 1.1 GB (about 5,000 jobs) made
+//! 21.5k futex calls that way, 13.5k this way.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
