@@ -160,6 +160,24 @@ fn put_literal(data: &[u8], out: &mut impl BufMut) {
     out.put_slice(&END_OF_STREAM);
 }
 
+/// The bytes of `stream` if it is one literal run of `len` bytes, as
+/// [`put_literal`] writes it and liblzo's compressor writes data in which it
+/// finds no match: a reader takes the records where they lie instead of
+/// decompressing a copy. `None` for any other stream (which the decompressor
+/// then reads).
+pub fn literal_run(stream: &[u8], len: usize) -> Option<&[u8]> {
+    let (head, rest) = stream.split_at_checked(literal_run_head_len(len))?;
+    let (literals, end) = rest.split_at_checked(len)?;
+    let head_announces_len = if len <= SHORT_RUN {
+        head == [len as u8 + 17]
+    } else {
+        // 0, a 0 per 255 bytes past the first 18 + 255, then the rest.
+        let (last, zeros) = head.split_last()?;
+        zeros.iter().all(|&b| b == 0) && *last as usize == (len - 18 - 1) % 255 + 1
+    };
+    (len > 0 && head_announces_len && end == END_OF_STREAM).then_some(literals)
+}
+
 /// Bytes [`put_literal_run_head`] writes for a run of `len` bytes.
 fn literal_run_head_len(len: usize) -> usize {
     if len <= SHORT_RUN {
@@ -227,11 +245,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn literal_runs_of_every_length_decompress() {
+    fn literal_runs_of_every_length_decompress_and_are_read_in_place() {
         for len in (1..=600).chain([273, 274, 528, 529, 65_536, 100_000]) {
             let data = noise(len, len as u64);
-            assert_eq!(decompress(&literal(&data), len), data, "length {len}");
+            let stream = literal(&data);
+            assert_eq!(decompress(&stream, len), data, "length {len}");
+            assert_eq!(literal_run(&stream, len), Some(&data[..]), "length {len}");
+            // Any other length, or a stream cut or extended, is not a run.
+            assert_eq!(literal_run(&stream, len - 1), None);
+            assert_eq!(literal_run(&stream, len + 1), None);
+            assert_eq!(literal_run(&stream[..stream.len() - 1], len), None);
+            assert_eq!(literal_run(&[&stream[..], &[0]].concat(), len), None);
         }
+        assert_eq!(literal_run(&END_OF_STREAM, 0), None, "the empty stream is decompressed");
+        // A compressed stream is not taken for a run, whatever its length.
+        let text = b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(100);
+        let compressed = compress(&text, &mut Compressor::default());
+        assert!(compressed.len() < text.len() / 2);
+        assert_eq!(literal_run(&compressed, text.len()), None);
     }
 
     #[test]

@@ -144,10 +144,10 @@ proptest! {
         damaged[at] ^= mask;
         if let Ok(GetRangeMessage::Records { uncompressed, lzo }) = GetRangeMessage::decode(&damaged) {
             for claim in [uncompressed, claimed] {
-                let mut records = Vec::new();
-                if dls_neo::decompress_records(claim, lzo, 4096, &mut records).is_ok() {
+                let mut out = Vec::new();
+                if let Ok(records) = dls_neo::decompress_records(claim, lzo, 4096, &mut out) {
                     prop_assert!(records.len() <= 4096);
-                    let _ = dls_neo::records(&records);
+                    let _ = dls_neo::records(records);
                 }
             }
         }
@@ -195,10 +195,10 @@ proptest! {
             let Ok(GetRangeMessage::Records { uncompressed, lzo }) = decoded else {
                 return Err(TestCaseError::fail(format!("not a Records message: {decoded:?}")));
             };
-            let mut decompressed = Vec::new();
-            dls_neo::decompress_records(uncompressed, lzo, 1 << 20, &mut decompressed).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(&decompressed, &expected);
-            let keys: Vec<u64> = dls_neo::records(&decompressed).map_err(|e| TestCaseError::fail(e.to_string()))?.iter().map(|(key, _)| *key).collect();
+            let mut out = Vec::new();
+            let decompressed = dls_neo::decompress_records(uncompressed, lzo, 1 << 20, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(decompressed, &expected[..]);
+            let keys: Vec<u64> = dls_neo::records(decompressed).map_err(|e| TestCaseError::fail(e.to_string()))?.iter().map(|(key, _)| *key).collect();
             prop_assert_eq!(keys, records.iter().map(|(key, _)| *key).collect::<Vec<_>>());
         }
     }

@@ -207,8 +207,8 @@ impl DlsNeoClient {
                     batches += 1;
                     let control = if stop_after == Some(batches) { GetRangeControl::Stop } else { GetRangeControl::Continue };
                     handle.send(&[control as u8]).await?;
-                    decompress_records(uncompressed, lzo, MAX_NEO_BATCH, &mut decompressed)?;
-                    records(&decompressed)?.into_iter().for_each(|(key, value)| each(key, value));
+                    let batch = decompress_records(uncompressed, lzo, MAX_NEO_BATCH, &mut decompressed)?;
+                    records(batch)?.into_iter().for_each(|(key, value)| each(key, value));
                 }
                 GetRangeMessage::Stopped => return Ok(true),
                 GetRangeMessage::Finished => {

@@ -74,6 +74,19 @@ fn parse_key(text: &[u8]) -> Result<u64, ClientError> {
     Ok(u64::from_be_bytes(key))
 }
 
+/// Hands each record of a batch array to `f`; false for the empty array
+/// that ends a stream.
+fn each_record<E: From<ClientError>>(batch: &[u8], arity: usize, f: &mut impl FnMut(u64, &[u8]) -> Result<(), E>) -> Result<bool, E> {
+    if batch.is_empty() {
+        return Ok(false);
+    }
+    let decompressed = batch::decompress(batch, MAX_ARRAY).map_err(ClientError::from)?;
+    for [key, value] in batch::records(&decompressed, arity).map_err(ClientError::from)? {
+        f(parse_key(key)?, value)?;
+    }
+    Ok(true)
+}
+
 impl LegacyClient {
     /// Connects to a node's legacy port.
     pub async fn connect(address: impl ToSocketAddrs) -> Result<Self, ClientError> {
@@ -108,17 +121,21 @@ impl LegacyClient {
                     self.input.advance(used);
                     return Ok(value);
                 }
-                Err(WireError::Incomplete) => {
-                    // Room for a good read: a full BytesMut grows (and is
-                    // read into) 64 bytes at a time.
-                    self.input.reserve(READ_ROOM);
-                    if self.socket.read_buf(&mut self.input).await? == 0 {
-                        return Err(ClientError::Closed);
-                    }
-                }
+                Err(WireError::Incomplete) => self.read_more().await?,
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+
+    /// Reads more input; the node closing the connection is an error.
+    async fn read_more(&mut self) -> Result<(), ClientError> {
+        // Room for a good read: a full BytesMut grows (and is read into) 64
+        // bytes at a time.
+        self.input.reserve(READ_ROOM);
+        if self.socket.read_buf(&mut self.input).await? == 0 {
+            return Err(ClientError::Closed);
+        }
+        Ok(())
     }
 
     /// Reads the status; anything but Ok is an error.
@@ -297,28 +314,29 @@ impl LegacyClient {
     }
 
     /// Reads the next batch of a stream and hands each of its records (key,
-    /// and value unless `arity` is 1) to `f`, from the decompressed batch:
-    /// nothing is allocated per record. False at the stream's empty end
-    /// array. An error from `f` stops reading mid-reply (the connection is
-    /// then unusable).
+    /// and value unless `arity` is 1) to `f`, from the input buffer once the
+    /// batch is whole there (decompressed first unless it is one literal
+    /// run): nothing is allocated per record. False at the stream's empty
+    /// end array. An error from `f` stops reading mid-reply (the connection
+    /// is then unusable).
     pub(crate) async fn next_batch_each<E: From<ClientError>>(
         &mut self,
         arity: usize,
         mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
     ) -> Result<bool, E> {
-        // Decompressed straight from the input buffer once the array is whole.
-        let batch = self
-            .read(|r| {
-                let batch = r.array("batch", MAX_ARRAY)?;
-                Ok((!batch.is_empty()).then(|| batch::decompress(batch, MAX_ARRAY)))
-            })
-            .await?;
-        let Some(decompressed) = batch else { return Ok(false) };
-        let decompressed = decompressed.map_err(ClientError::from)?;
-        for [key, value] in batch::records(&decompressed, arity).map_err(ClientError::from)? {
-            f(parse_key(key)?, value)?;
+        loop {
+            let mut reader = WireReader::new(&self.input);
+            match reader.array("batch", MAX_ARRAY) {
+                Ok(batch) => {
+                    let used = reader.position();
+                    let handled = each_record(batch, arity, &mut f);
+                    self.input.advance(used);
+                    return handled;
+                }
+                Err(WireError::Incomplete) => self.read_more().await?,
+                Err(error) => return Err(ClientError::from(error).into()),
+            }
         }
-        Ok(true)
     }
 
     /// Stores `records` in one compressed batch of at most `batch_size` bytes.

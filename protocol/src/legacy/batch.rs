@@ -7,8 +7,10 @@
 //! uncompressed length (u64) followed by the raw LZO1X stream, made by
 //! [`crate::lzo`] and read by `lzokay`.
 
+use std::borrow::Cow;
+
 use bytes::{BufMut, BytesMut};
-use crate::lzo::{Compressor, InPlaceBlock};
+use crate::lzo::{self, Compressor, InPlaceBlock};
 
 use super::wire::{WireError, WireReader};
 
@@ -138,7 +140,7 @@ impl BatchWriter {
 
 /// Decompresses a batch (the content of the array), refusing to produce
 /// more than `limit` bytes whatever the header claims.
-pub fn decompress(batch: &[u8], limit: u64) -> Result<Vec<u8>, BatchError> {
+pub fn decompress(batch: &[u8], limit: u64) -> Result<Cow<'_, [u8]>, BatchError> {
     let header: [u8; 8] = batch
         .get(..8)
         .and_then(|h| h.try_into().ok())
@@ -147,13 +149,16 @@ pub fn decompress(batch: &[u8], limit: u64) -> Result<Vec<u8>, BatchError> {
     if len > limit {
         return Err(BatchError::TooLarge { len, limit });
     }
+    if let Some(records) = lzo::literal_run(&batch[8..], len as usize) {
+        return Ok(Cow::Borrowed(records));
+    }
     let mut records = vec![0; len as usize];
     let written =
         lzokay::decompress::decompress(&batch[8..], &mut records).map_err(|_| BatchError::Corrupt)?;
     if written != records.len() {
         return Err(BatchError::Corrupt);
     }
-    Ok(records)
+    Ok(Cow::Owned(records))
 }
 
 /// Splits decompressed records into groups of `arity` arrays (2 for key and

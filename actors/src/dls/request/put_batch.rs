@@ -19,7 +19,8 @@ const MAX_BATCH: u64 = 16 * 1024 * 1024;
 /// Handles a legacy PutBatch.
 pub(super) async fn handle(channel: &[u8], batch_bytes: &[u8], io: &mut ClientIo<DlsNode>) -> Result<(), ConnectionError> {
     let Some(channel) = valid_channel(channel, &mut io.output) else { return Ok(()) };
-    let decompressed = batch::decompress(batch_bytes, MAX_BATCH.max(MAX_ARRAY))?;
+    // Owned: the disk job outlives the connection's input buffer.
+    let decompressed = batch::decompress(batch_bytes, MAX_BATCH.max(MAX_ARRAY))?.into_owned();
     let (records, empty_value) = parse(&decompressed)?;
     let node = &io.node;
     let shared = node.channel(channel);
