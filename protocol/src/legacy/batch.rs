@@ -139,7 +139,8 @@ impl BatchWriter {
 }
 
 /// Decompresses a batch (the content of the array), refusing to produce
-/// more than `limit` bytes whatever the header claims.
+/// more than `limit` bytes whatever the header claims; a batch that is one
+/// literal run is lent where it lies instead ([`lzo::literal_run`]).
 pub fn decompress(batch: &[u8], limit: u64) -> Result<Cow<'_, [u8]>, BatchError> {
     let header: [u8; 8] = batch
         .get(..8)
