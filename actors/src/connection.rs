@@ -135,7 +135,7 @@ impl Traffic for DhtNode {
 
 /// A legacy connection's socket, buffers and node: what request handlers
 /// use to read, reply and stream. Generic over the node kind; the DHT's
-/// request loop is [`ClientIo::serve`], the queue's is in [`crate::dmq`].
+/// request loop is `ClientIo::serve`, the queue's is in [`crate::dmq`].
 pub struct ClientIo<N: Traffic = DhtNode> {
     socket: TcpStream,
     /// Bytes received and not yet consumed.

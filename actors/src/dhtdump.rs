@@ -15,7 +15,7 @@
 //!
 //! Records of a GetAll go, a reply batch at a time, through a bounded
 //! channel to a blocking thread that writes them with
-//! [`write_dump`](shoal_storage::dump::files::write_dump): the network side
+//! [`shoal_storage::dump::files::write_dump`]: the network side
 //! never waits for the disk except when the channel is full, and the disk
 //! side never runs on the event loop. If the GetAll fails, or the system
 //! stops in the middle of a dump, the channel closes without its end

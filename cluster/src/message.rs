@@ -2,7 +2,7 @@
 //!
 //! Ring members talk on their own TCP port with request/answer exchanges of
 //! [`PeerMessage`]s, encoded with bincode. Every frame is sealed with the
-//! cluster key: `u32` length, then the bincode of an [`Envelope`] (sender's
+//! cluster key: `u32` length, then the bincode of an `Envelope` (sender's
 //! clock, a nonce, the message), then the HMAC-SHA256 of those bytes. A
 //! nonce is a random stream (one per connection) and a sequence counting
 //! up ([`NonceStream`]). A frame with a wrong HMAC, a clock more than

@@ -4,13 +4,13 @@
 //! data that does not compress it spends most of its time looking for
 //! matches that are not there (about 25 MB/s, against several hundred on
 //! text), and records of incompressible values with small headers are
-//! hardly faster. So the start of a block ([`SAMPLE`] bytes) is first tried
+//! hardly faster. So the start of a block (`SAMPLE` bytes) is first tried
 //! with LZ4 (`lz4_flex`, fast): unless that halves it, the block is sent as
 //! one LZO1X literal run
 //! (a valid stream every LZO1X decompressor reads: the original clients
 //! use liblzo), otherwise `lzokay` compresses it. After a block that is not
 //! worth compressing, the next few are sent as literal runs without being
-//! tried (more after each further such block, see [`MAX_UNTRIED`]): a scan
+//! tried (more after each further such block, see `MAX_UNTRIED`): a scan
 //! of values that do not compress spent a seventh of its time on the trials.
 //! Empty input gets liblzo's own encoding, which `lzokay` does not produce.
 
@@ -48,7 +48,7 @@ pub struct Compressor {
 
 impl Compressor {
     /// Appends `data` as an LZO1X stream to `out`: compressed if it is
-    /// [worth it](Self::worth_compressing), else as it is.
+    /// worth it (`worth_compressing`), else as it is.
     pub fn compress_into(&mut self, data: &[u8], out: &mut impl BufMut) {
         if !data.is_empty() && self.worth_compressing(data) {
             self.put_compressed(data, out);
@@ -161,7 +161,7 @@ fn put_literal(data: &[u8], out: &mut impl BufMut) {
 }
 
 /// The bytes of `stream` if it is one literal run of `len` bytes, as
-/// [`put_literal`] writes it and liblzo's compressor writes data in which it
+/// `put_literal` writes it and liblzo's compressor writes data in which it
 /// finds no match: a reader takes the records where they lie instead of
 /// decompressing a copy. `None` for any other stream (which the decompressor
 /// then reads).

@@ -7,7 +7,7 @@
 //! refused, as the original refuses them. Unlike the original's PCRE, whose
 //! recursion could overflow the request's stack and crash the node, PCRE2
 //! keeps its backtracking on the heap, and each match is bounded by
-//! [`MATCH_LIMIT`]: a value that exhausts it counts as not matching.
+//! `MATCH_LIMIT`: a value that exhausts it counts as not matching.
 
 use memchr::memmem::Finder;
 use pcre2::bytes::{Regex, RegexBuilder};

@@ -2,7 +2,7 @@
 //! exchange; and the client side of an exchange.
 //!
 //! A frame is a `u32` little-endian length (at most
-//! [`MAX_FRAME`](shoal_cluster::message::MAX_FRAME), checked before anything
+//! [`shoal_cluster::message::MAX_FRAME`], checked before anything
 //! is read into memory) and the sealed body. A frame that does not open
 //! (wrong key, replay, garbage) is logged and closes the connection; nothing
 //! changes.

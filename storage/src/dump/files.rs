@@ -90,7 +90,7 @@ pub type DumpFileWriter<'scope> = DumpWriter<BufWriter<EarlySyncFile<'scope>>>;
 const SYNC_STEP: u64 = 16 << 20;
 
 /// A file that asks a helper thread to sync what was written every
-/// [`SYNC_STEP`] bytes, so the disk works while the dump is still being
+/// `SYNC_STEP` bytes, so the disk works while the dump is still being
 /// copied and the final fsync has only the tail left to wait for.
 pub struct EarlySyncFile<'scope> {
     file: File,
