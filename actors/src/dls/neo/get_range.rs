@@ -44,7 +44,7 @@ pub(super) fn start(args: GetRangeArgs<'_>, node: &Arc<DlsNode>, reply: &mut Rep
         (None, _) => Err("invalid channel name".to_string()),
         (_, Err(reason)) => Err(reason),
         (Some(_), Ok(_)) if low > high => Err("low key above high key".to_string()),
-        (Some(channel), Ok(filter)) => Ok((channel, filter)),
+        (Some(channel), Ok(filter)) => Ok((channel.to_owned(), filter)),
     };
     let (channel, filter) = match refusal {
         Ok(accepted) => accepted,

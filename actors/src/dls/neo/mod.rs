@@ -43,6 +43,6 @@ impl NeoService for DlsNeo {
 }
 
 /// A channel name the storage can use as a directory name.
-fn valid_channel(name: &[u8]) -> Option<String> {
-    std::str::from_utf8(name).ok().filter(|name| is_valid_channel_name(name.as_bytes())).map(str::to_owned)
+fn valid_channel(name: &[u8]) -> Option<&str> {
+    std::str::from_utf8(name).ok().filter(|name| is_valid_channel_name(name.as_bytes()))
 }

@@ -3,7 +3,7 @@
 //! name or a disk failure.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use shoal_protocol::dls::neo::PutArgs;
 
@@ -24,12 +24,11 @@ pub(super) fn start(args: PutArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<
         return None;
     };
     node.counters.neo_put.started();
-    let started = Instant::now();
-    let stored = match node.channel(&channel).append(&node.pool, args.key, args.value.to_vec()) {
+    let stored = match node.channel(channel).append(&node.pool, args.key, args.value.to_vec()) {
         Appended::Queued => Ok(Ok(())),
         Appended::Refused => Err(PoolStopped),
         Appended::Waiting(result) => {
-            let node = Arc::clone(node);
+            let (node, channel, started) = (Arc::clone(node), channel.to_owned(), Instant::now());
             return Some(Task::new(move |io: RequestIo| async move {
                 let status = status(result.await.map_err(|_| PoolStopped), &channel);
                 node.counters.neo_put.finished(started.elapsed());
@@ -37,8 +36,10 @@ pub(super) fn start(args: PutArgs<'_>, node: &Arc<DlsNode>, reply: &mut Replies<
             }));
         }
     };
-    reply.send(&[status(stored, &channel)]);
-    node.counters.neo_put.finished(started.elapsed());
+    reply.send(&[status(stored, channel)]);
+    // Answered without waiting, in well under the stats' microsecond: no
+    // clock is read (two reads were a thirtieth of the node's CPU per Put).
+    node.counters.neo_put.finished(Duration::ZERO);
     None
 }
 
