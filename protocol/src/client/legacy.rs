@@ -111,7 +111,7 @@ impl LegacyClient {
     /// Reads one reply item with `parse`, waiting for more bytes as needed.
     pub(crate) async fn read<T>(
         &mut self,
-        parse: impl Fn(&mut WireReader<'_>) -> Result<T, WireError>,
+        mut parse: impl FnMut(&mut WireReader<'_>) -> Result<T, WireError>,
     ) -> Result<T, ClientError> {
         loop {
             let mut reader = WireReader::new(&self.input);
@@ -121,21 +121,17 @@ impl LegacyClient {
                     self.input.advance(used);
                     return Ok(value);
                 }
-                Err(WireError::Incomplete) => self.read_more().await?,
+                Err(WireError::Incomplete) => {
+                    // Room for a good read: a full BytesMut grows (and is
+                    // read into) 64 bytes at a time.
+                    self.input.reserve(READ_ROOM);
+                    if self.socket.read_buf(&mut self.input).await? == 0 {
+                        return Err(ClientError::Closed);
+                    }
+                }
                 Err(error) => return Err(error.into()),
             }
         }
-    }
-
-    /// Reads more input; the node closing the connection is an error.
-    async fn read_more(&mut self) -> Result<(), ClientError> {
-        // Room for a good read: a full BytesMut grows (and is read into) 64
-        // bytes at a time.
-        self.input.reserve(READ_ROOM);
-        if self.socket.read_buf(&mut self.input).await? == 0 {
-            return Err(ClientError::Closed);
-        }
-        Ok(())
     }
 
     /// Reads the status; anything but Ok is an error.
@@ -324,19 +320,9 @@ impl LegacyClient {
         arity: usize,
         mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
     ) -> Result<bool, E> {
-        loop {
-            let mut reader = WireReader::new(&self.input);
-            match reader.array("batch", MAX_ARRAY) {
-                Ok(batch) => {
-                    let used = reader.position();
-                    let handled = each_record(batch, arity, &mut f);
-                    self.input.advance(used);
-                    return handled;
-                }
-                Err(WireError::Incomplete) => self.read_more().await?,
-                Err(error) => return Err(ClientError::from(error).into()),
-            }
-        }
+        // The records are handled inside the parse, where the batch lies;
+        // the parse runs to them only once the array is whole.
+        self.read(|r| Ok(each_record(r.array("batch", MAX_ARRAY)?, arity, &mut f))).await?
     }
 
     /// Stores `records` in one compressed batch of at most `batch_size` bytes.
