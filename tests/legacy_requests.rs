@@ -89,6 +89,39 @@ async fn bulk_requests_span_many_batches() {
     assert_eq!(client.get_version().await.unwrap(), "20110401");
 }
 
+/// The original node writes a bulk reply through a 64 KiB buffer, so its
+/// Ok arrives with the first records, and so does ours: the original
+/// client, handed a bulk request's status the instant it has sent the
+/// request, can fail it (docs/protocol-legacy.md, "Timing").
+#[tokio::test]
+async fn a_small_bulk_reply_arrives_in_one_piece_with_its_status() {
+    use bytes::BytesMut;
+    use shoal_protocol::legacy::request::ChannelArg;
+    use shoal_protocol::legacy::Request;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let node = Node::start();
+    let mut client = node.client().await;
+    for key in 0..3u64 {
+        client.put("small", key, b"value").await.unwrap();
+    }
+    for request in [Request::GetAll(ChannelArg { channel: b"small" }), Request::GetAllKeys(ChannelArg { channel: b"small" })] {
+        let mut bytes = BytesMut::new();
+        request.encode(&mut bytes);
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", node.port)).await.unwrap();
+        socket.write_all(&bytes).await.unwrap();
+        let mut first = vec![0u8; 64 * 1024];
+        let read = socket.read(&mut first).await.unwrap();
+        // Ok (u32), one batch (u64 length and bytes), the empty end array.
+        assert!(read >= 4 + 8 + 8, "the first read holds only {read} bytes");
+        assert_eq!(first[..4], (Status::Ok as u32).to_le_bytes());
+        let batch = u64::from_le_bytes(first[4..12].try_into().unwrap()) as usize;
+        assert!(batch > 0);
+        assert_eq!(read, 4 + 8 + batch + 8, "the whole reply comes in the first read");
+        assert_eq!(first[read - 8..read], [0; 8]);
+    }
+}
+
 #[tokio::test]
 async fn put_batch_stores_every_record_without_waking_listeners() {
     let node = Node::start();

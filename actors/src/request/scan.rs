@@ -1,8 +1,8 @@
 //! The pass over a channel behind GetAll, GetAllKeys and GetAllFilter.
 //!
 //! After Ok, the records go out in compressed batches of at most
-//! `batch_size` bytes, each written (and waited for) before the next is
-//! filled, so a slow client holds back the scan instead of the node
+//! `batch_size` bytes, written (and waited for) whenever 64 KiB of reply
+//! has gathered, so a slow client holds back the scan instead of the node
 //! buffering the channel; an empty array ends the stream. The scan never
 //! holds a shard lock across a write, so writers are not stalled.
 
@@ -22,6 +22,10 @@ use crate::channels::ChannelEntry;
 use crate::node::DhtNode;
 use crate::connection::{ClientIo, ConnectionError};
 use crate::counters::Action;
+
+/// The reply bytes a scan gathers before writing them: the original node's
+/// write buffer (64 KiB).
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// What a scan sends of each record.
 pub enum ScanKind {
@@ -47,10 +51,19 @@ impl Scan {
         Scan { channel, name: name.to_string(), kind }
     }
 
-    /// Streams the batches and the end marker. Like the original, a missing
-    /// or empty channel still sends one (empty) batch before the end. On a
-    /// ring member the batches hold the whole ring's records, each once.
+    /// Streams Ok, the batches and the end marker. Like the original, a
+    /// missing or empty channel still sends one (empty) batch before the
+    /// end. On a ring member the batches hold the whole ring's records, each
+    /// once.
+    ///
+    /// The reply is written [`WRITE_BUFFER`] bytes at a time, as the
+    /// original's buffered writer writes it, so Ok goes out with the first
+    /// batches, not the instant the request is read: the original legacy
+    /// client, handed a bulk request's status by its first read, can reuse
+    /// a select event another connection's request still holds, and then
+    /// fails the new request (docs/protocol-legacy.md, "Timing").
     pub async fn stream(self, io: &mut ClientIo) -> Result<(), ConnectionError> {
+        status(&mut io.output, Status::Ok);
         let mut batch = BatchWriter::new(io.node.limits.batch_size);
         let mut source = ScanSource::whole(&io.node, self.channel.clone(), &self.name);
         loop {
@@ -68,9 +81,11 @@ impl Scan {
                 .await;
             io.node.counters.action(Action::Iterated, filled.records, filled.bytes);
             batch.finish(&mut io.output);
-            io.flush().await?;
             if !filled.more {
                 break;
+            }
+            if io.output.len() >= WRITE_BUFFER {
+                io.flush().await?;
             }
         }
         put_array(&mut io.output, b"");
@@ -90,10 +105,10 @@ impl Scan {
     }
 }
 
-/// Validates the channel of a scan request, replies Ok and prepares the scan.
-/// A missing channel is scanned as an empty one; it is not created.
+/// Validates the channel of a scan request and prepares the scan (which
+/// sends Ok). A missing channel is scanned as an empty one; it is not
+/// created.
 pub fn start(channel: &[u8], node: &DhtNode, out: &mut BytesMut, kind: ScanKind) -> Outcome {
     let Some(channel) = channel_name(channel, out) else { return Outcome::Done };
-    status(out, Status::Ok);
     Outcome::Stream(Streaming::Scan(Scan::new(node.channels.get(channel), channel, kind)))
 }
