@@ -56,7 +56,7 @@ impl Scan {
     /// end. On a ring member the batches hold the whole ring's records, each
     /// once.
     ///
-    /// The reply is written [`WRITE_BUFFER`] bytes at a time, as the
+    /// The reply is written 64 KiB (`WRITE_BUFFER`) at a time, as the
     /// original's buffered writer writes it, so Ok goes out with the first
     /// batches, not the instant the request is read: the original legacy
     /// client, handed a bulk request's status by its first read, can reuse
