@@ -59,6 +59,12 @@ use tracing_subscriber::Layer;
 
 use crate::config::{LogConfig, LogLayout, LogLevel, LoggerConfig};
 
+/// Lines a log file's writer thread may fall behind before a logging
+/// thread waits for it (512 KiB of queue). tracing-appender's default,
+/// 128,000, makes each file's queue touch 4 MB when it is made: half of an
+/// idle dlsnode's memory.
+const QUEUED_LINES: usize = 16 * 1024;
+
 /// Why logging could not be set up; the node does not start without it, as
 /// the original does not.
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +232,7 @@ pub fn layer(config: &LogConfig, base_dir: &Path) -> Result<(OceanLogLayer, LogG
                     let file = ReopenableFile::open(path.clone(), &reopen)
                         .map_err(|source| LogError::Open { path: path.clone(), source })?;
                     let (writer, worker) = NonBlockingBuilder::default()
+                        .buffered_lines_limit(QUEUED_LINES)
                         .lossy(false)
                         .thread_name("shoal-log-writer")
                         .finish(file);
