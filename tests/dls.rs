@@ -70,7 +70,8 @@ async fn neo_put_and_get_range_with_filters_and_stop() {
     let node = Node::start_dls(&[]);
     let neo = node.dls_neo().await;
     for key in 0..3_000u64 {
-        let value = if key % 3 == 0 { format!("fizz {key} {}", "x".repeat(90)) } else { format!("plain {key} {}", "y".repeat(90)) };
+        // About 1.3 MB in all: more than one neo batch.
+        let value = if key % 3 == 0 { format!("fizz {key} {}", "x".repeat(400)) } else { format!("plain {key} {}", "y".repeat(400)) };
         assert!(neo.put("n", 0x5000_0000 + key, value.as_bytes()).await.unwrap());
     }
     let args = |filter: &'static [u8], mode: u8| GetRangeArgs { channel: b"n", low: 0x5000_0000, high: 0x5000_0000 + 2_999, filter, mode };
@@ -79,7 +80,7 @@ async fn neo_put_and_get_range_with_filters_and_stop() {
     assert_eq!(all.iter().map(|(k, _)| *k).collect::<Vec<_>>(), (0x5000_0000..0x5000_0000 + 3_000).collect::<Vec<_>>());
     assert_eq!(neo.get_range(args(b"fizz", 1), None).await.unwrap().unwrap().len(), 1_000);
     assert_eq!(neo.get_range(args(b"^FIZZ [0-9]*0 ", 3), None).await.unwrap().unwrap().len(), 100);
-    // Stop after the first of several ~100 kB batches.
+    // Stop after the first of two batches of about 1 MB.
     let first = neo.get_range(args(b"", 0), Some(1)).await.unwrap().unwrap();
     assert!(!first.is_empty() && first.len() < 3_000, "{}", first.len());
     // Refused requests get Error instead of hanging (as the original did).
@@ -96,14 +97,17 @@ async fn neo_put_and_get_range_with_filters_and_stop() {
 async fn scans_of_values_that_do_and_do_not_compress_return_every_byte() {
     // Noise, then text, then noise again: batches go as literal runs sent
     // from the buffer they were read into, compressed, and literal again.
+    // Neo batches are about 1 MB, and after one that does not compress the
+    // next 1, 2, 4 … go untried: hence 2 MB of noise, 7 MB of text, 2 MB of
+    // noise.
     let node = Node::start_dls(&[]);
     let neo = node.dls_neo().await;
     let mut expected = Vec::new();
     for key in 0..3_000u64 {
         let value: Vec<u8> = if (1_000..2_000).contains(&key) {
-            format!("{{\"event\":\"click\",\"n\":{key}}}").repeat(8).into_bytes()
+            format!("{{\"event\":\"click\",\"n\":{key}}}").repeat(256).into_bytes()
         } else {
-            common::noise(200, key)
+            common::noise(2_000, key)
         };
         assert!(neo.put("mix", 0x5000_0000 + key, &value).await.unwrap());
         expected.push((0x5000_0000 + key, value));

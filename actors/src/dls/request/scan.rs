@@ -17,8 +17,12 @@ use super::{disk_failed, status, ClientIo, ConnectionError, DlsNode};
 use crate::dls::filter::ValueFilter;
 use crate::dls::read_ahead::read_ahead;
 
-/// Uncompressed bytes per batch (swarm's RecordBatcher default).
+/// Uncompressed bytes per batch (swarm's RecordBatcher default; the
+/// original client's limit).
 const BATCH_SIZE: usize = 64 * 1024;
+
+/// Batches one disk job fills: a disk thread is woken once per 256 KiB.
+const BATCHES_PER_JOB: usize = 4;
 
 /// What a range read returns.
 pub(super) struct ScanSpec {
@@ -54,7 +58,7 @@ pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result
     let filter = std::sync::Arc::new(spec.filter);
     let next_batches = |scan: (RangeScan, BatchWriter)| {
         let (filter, channel) = (std::sync::Arc::clone(&filter), spec.channel.clone());
-        node.pool.run(move || read_ahead(scan, |(scan, mut batch)| {
+        node.pool.run(move || read_ahead(BATCHES_PER_JOB, scan, |(scan, mut batch)| {
             let (scan, filled, more) = fill(scan, &mut batch, &filter, &channel);
             ((scan, batch), filled, more)
         }))
