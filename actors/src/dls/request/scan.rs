@@ -17,8 +17,9 @@ use super::{disk_failed, status, ClientIo, ConnectionError, DlsNode};
 use crate::dls::filter::ValueFilter;
 use crate::dls::read_ahead::read_ahead;
 
-/// Uncompressed bytes per batch (swarm's RecordBatcher default; the
-/// original client's limit).
+/// Uncompressed bytes per batch: swarm's RecordBatcher default, as the
+/// original sends. Its client would take bigger ones (it reads a batch
+/// into a buffer that grows), but they scanned no faster (docs/dls.md).
 const BATCH_SIZE: usize = 64 * 1024;
 
 /// Batches one disk job fills: a disk thread is woken once per 256 KiB.
