@@ -5,7 +5,10 @@
 //! model finds, stop for the same reason, and never panic.
 
 use proptest::prelude::*;
+use std::sync::Arc;
+
 use shoal_storage::dls::bucket::BucketReader;
+use shoal_storage::dls::read_ahead::{ReadBuffers, Spawner};
 use shoal_storage::dls::record::{BucketEnd, Version, BUCKET_HEADER};
 
 /// The records of a bucket file and why reading stopped early, by the
@@ -40,12 +43,34 @@ fn model(file: &[u8]) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
     }
 }
 
-/// What the reader returns for `file` through a `buffer`-byte read buffer.
-fn read(file: &[u8], buffer: usize) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
+/// Runs each read-ahead job on a thread of its own, or refuses them all
+/// (a stopping pool).
+struct Threads(bool);
+
+impl Spawner for Threads {
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) -> bool {
+        if self.0 {
+            std::thread::spawn(job);
+        }
+        self.0
+    }
+}
+
+/// How the reader's buffers are filled: 0 by itself, 1 read ahead on other
+/// threads, 2 read ahead by a pool that refuses.
+fn buffers(size: usize, mode: u8) -> ReadBuffers {
+    match mode {
+        0 => ReadBuffers::inline(size),
+        ahead => ReadBuffers::ahead(size, Arc::new(Threads(ahead == 1))),
+    }
+}
+
+/// What the reader returns for `file` through `buffers`.
+fn read(file: &[u8], buffers: &ReadBuffers) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("275");
     std::fs::write(&path, file).unwrap();
-    let mut reader = BucketReader::open(&path, buffer).unwrap();
+    let mut reader = BucketReader::open(&path, buffers).unwrap();
     let mut records = Vec::new();
     while let Some(record) = reader.next_record().unwrap() {
         records.push(record);
@@ -105,6 +130,7 @@ proptest! {
         records in proptest::collection::vec((any::<u64>(), proptest::collection::vec(any::<u8>(), 0..200)), 0..30),
         damage in damage(),
         buffer in 1..300usize,
+        mode in 0..3u8,
     ) {
         let file = bucket(v1, &records, &damage);
         let expected = model(&file);
@@ -114,11 +140,11 @@ proptest! {
             let whole = records.last().is_none_or(|(_, value)| !value.is_empty());
             prop_assert!(!whole || expected == (records.clone(), None));
         }
-        prop_assert_eq!(read(&file, buffer), expected);
+        prop_assert_eq!(read(&file, &buffers(buffer, mode)), expected);
     }
 
     #[test]
-    fn arbitrary_bytes_read_as_the_model_reads_them(file in proptest::collection::vec(any::<u8>(), 0..400), buffer in 1..100usize) {
-        prop_assert_eq!(read(&file, buffer), model(&file));
+    fn arbitrary_bytes_read_as_the_model_reads_them(file in proptest::collection::vec(any::<u8>(), 0..400), buffer in 1..100usize, mode in 0..3u8) {
+        prop_assert_eq!(read(&file, &buffers(buffer, mode)), model(&file));
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use shoal_storage::dls::channel::DlsChannel;
+use shoal_storage::dls::read_ahead::ReadBuffers;
 
 fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/original-dlsnode")
@@ -13,7 +14,7 @@ fn vectors() -> PathBuf {
 /// read-only) and returns every record the channel gives.
 fn read_channel(data: &Path, name: &str) -> Vec<(u64, Vec<u8>)> {
     let mut channel = DlsChannel::new(data, name, 1 << 16);
-    let mut scan = channel.scan(0, u64::MAX, 64 * 1024).unwrap();
+    let mut scan = channel.scan(0, u64::MAX, ReadBuffers::inline(64 * 1024)).unwrap();
     std::iter::from_fn(|| scan.next_record(|path, error| panic!("{}: {error}", path.display())).map(|(k, v)| (k, v.to_vec())))
         .collect()
 }

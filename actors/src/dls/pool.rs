@@ -14,6 +14,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+use shoal_storage::dls::read_ahead::Spawner;
+
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The pool; [`DiskPool::stop`] (or dropping it, without the wait) lets the
@@ -97,6 +99,12 @@ impl DiskPool {
         for thread in threads {
             let _ = thread.join();
         }
+    }
+}
+
+impl Spawner for DiskPool {
+    fn spawn(&self, job: Box<dyn FnOnce() + Send>) -> bool {
+        DiskPool::spawn(self, job).is_ok()
     }
 }
 

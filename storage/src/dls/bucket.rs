@@ -1,9 +1,10 @@
 //! Reading a bucket file's records and appending to one.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::read_ahead::{ChunkReader, ReadBuffers};
 use super::record::{BucketEnd, Version, BUCKET_HEADER};
 use super::writeback;
 
@@ -19,7 +20,7 @@ const PREFETCH_MIN: u64 = 1 << 20;
 /// buffer is lent from there, not copied.
 pub struct BucketReader {
     path: PathBuf,
-    file: BufReader<File>,
+    file: ChunkReader,
     version: Version,
     position: u64,
     len: u64,
@@ -44,17 +45,16 @@ enum Held {
 }
 
 impl BucketReader {
-    /// Opens `path`, reading through a buffer of `buffer_size` bytes.
-    pub fn open(path: &Path, buffer_size: usize) -> io::Result<BucketReader> {
+    /// Opens `path`, reading through `buffers`.
+    pub fn open(path: &Path, buffers: &ReadBuffers) -> io::Result<BucketReader> {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();
         let mut head = [0u8; 16];
         let read = read_up_to(&mut file, &mut head)?;
         let (version, data_start) = Version::of(&head[..read]);
-        file.seek(SeekFrom::Start(data_start))?;
         let mut reader = BucketReader {
             path: path.to_path_buf(),
-            file: BufReader::with_capacity(buffer_size.max(64), file),
+            file: ChunkReader::new(file, data_start, len, buffers),
             version,
             position: data_start,
             len,
@@ -75,14 +75,14 @@ impl BucketReader {
     /// (the overlap matters more where reads wait longer). Bytes past the
     /// file's length at open are never asked for.
     fn prefetch(&mut self) {
-        let window = (self.file.capacity() as u64).max(PREFETCH_MIN);
+        let window = (self.file.chunk_size() as u64).max(PREFETCH_MIN);
         if self.prefetched >= self.len || self.prefetched > self.position + window {
             return;
         }
         let end = (self.position + 2 * window).min(self.len);
         let (Ok(offset), Ok(len)) = (i64::try_from(self.prefetched), i64::try_from(end - self.prefetched)) else { return };
         // A hint: if the kernel refuses it, the scan reads as without it.
-        let _ = nix::fcntl::posix_fadvise(self.file.get_ref(), offset, len, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+        let _ = nix::fcntl::posix_fadvise(self.file.file(), offset, len, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_WILLNEED);
         self.prefetched = end;
     }
 
@@ -296,7 +296,7 @@ mod tests {
     }
 
     fn all_through(path: &Path, buffer: usize) -> (Vec<(u64, Vec<u8>)>, Option<BucketEnd>) {
-        let mut reader = BucketReader::open(path, buffer).unwrap();
+        let mut reader = BucketReader::open(path, &ReadBuffers::inline(buffer)).unwrap();
         let mut records = Vec::new();
         while let Some(record) = reader.next_record().unwrap() {
             records.push(record);

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::channel_name::is_valid_channel_name;
 use super::bucket::{BucketReader, BucketWriter};
+use super::read_ahead::ReadBuffers;
 use super::checkpoint::Checkpoint;
 use super::layout::{bucket_of, bucket_path, bucket_start, buckets_in_range};
 
@@ -156,12 +157,12 @@ impl DlsChannel {
         Checkpoint { channel: self.name.clone(), bucket_start: bucket_start(bucket), length }
     }
 
-    /// The records with keys in `low..=high`, bucket by bucket. Buffered
-    /// records are flushed first.
-    pub fn scan(&mut self, low: u64, high: u64, read_buffer: usize) -> io::Result<RangeScan> {
+    /// The records with keys in `low..=high`, bucket by bucket, each read
+    /// through `buffers`. Buffered records are flushed first.
+    pub fn scan(&mut self, low: u64, high: u64, buffers: ReadBuffers) -> io::Result<RangeScan> {
         self.flush()?;
         let buckets = if low > high { VecDeque::new() } else { buckets_in_range(&self.dir, low, high)?.into() };
-        Ok(RangeScan { again: false, buckets, current: None, low, high, read_buffer })
+        Ok(RangeScan { again: false, buckets, current: None, low, high, buffers })
     }
 
     /// Every bucket of the channel, in key order (buffered records are
@@ -219,7 +220,7 @@ pub struct RangeScan {
     current: Option<BucketReader>,
     low: u64,
     high: u64,
-    read_buffer: usize,
+    buffers: ReadBuffers,
 }
 
 impl RangeScan {
@@ -247,7 +248,7 @@ impl RangeScan {
                 Some(reader) => reader,
                 None => {
                     let Some((_, path)) = self.buckets.pop_front() else { return false };
-                    match BucketReader::open(&path, self.read_buffer) {
+                    match BucketReader::open(&path, &self.buffers) {
                         Ok(reader) => self.current.insert(reader),
                         Err(error) => {
                             problem(&path, error);
@@ -289,12 +290,12 @@ mod tests {
         for (key, value) in [(0x5727_5806u64, "hello"), (0x5727_5805, "a"), (0x1, "one"), (0x5727_a000, "later"), (0x5727_5806, "dup")] {
             channel.put(key, value.as_bytes()).unwrap();
         }
-        let all = collect(&mut channel.scan(0, u64::MAX, 32).unwrap());
+        let all = collect(&mut channel.scan(0, u64::MAX, ReadBuffers::inline(32)).unwrap());
         let keys: Vec<u64> = all.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, vec![0x1, 0x5727_5806, 0x5727_5805, 0x5727_5806, 0x5727_a000]);
-        let range = collect(&mut channel.scan(0x5727_5806, 0x5727_a000, 32).unwrap());
+        let range = collect(&mut channel.scan(0x5727_5806, 0x5727_a000, ReadBuffers::inline(32)).unwrap());
         assert_eq!(range.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![0x5727_5806, 0x5727_5806, 0x5727_a000]);
-        assert!(collect(&mut channel.scan(10, 1, 32).unwrap()).is_empty());
+        assert!(collect(&mut channel.scan(10, 1, ReadBuffers::inline(32)).unwrap()).is_empty());
     }
 
     #[test]
@@ -307,9 +308,9 @@ mod tests {
         assert!(detached.to_string_lossy().ends_with("001.tmp"));
         assert!(channel.buckets().unwrap().is_empty());
         channel.put(0x1001, b"new").unwrap();
-        let all = collect(&mut channel.scan(0, u64::MAX, 64).unwrap());
+        let all = collect(&mut channel.scan(0, u64::MAX, ReadBuffers::inline(64)).unwrap());
         assert_eq!(all, vec![(0x1001, b"new".to_vec())]);
-        let mut reader = BucketReader::open(&detached, 64).unwrap();
+        let mut reader = BucketReader::open(&detached, &ReadBuffers::inline(64)).unwrap();
         assert_eq!(reader.next_record().unwrap(), Some((0x1000, b"old".to_vec())));
     }
 

@@ -77,8 +77,8 @@ async fn get_range(node: Arc<DlsNode>, channel: String, low: u64, high: u64, fil
 
 async fn stream(node: &Arc<DlsNode>, channel: String, low: u64, high: u64, filter: ValueFilter, io: &mut RequestIo) -> Result<(), TaskError> {
     let shared = node.channel(&channel);
-    let read_buffer = node.read_buffer;
-    let opened = node.pool.run(move || shared.lock().scan(low, high, read_buffer)).await;
+    let buffers = node.scan_buffers();
+    let opened = node.pool.run(move || shared.lock().scan(low, high, buffers)).await;
     let scan = match opened {
         Ok(Ok(scan)) => Some(scan),
         Ok(Err(error)) => {

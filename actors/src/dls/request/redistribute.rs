@@ -18,6 +18,7 @@ use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::legacy::Status;
 use shoal_storage::dht::hash::format_hex_key;
 use shoal_storage::dls::bucket::BucketReader;
+use shoal_storage::dls::read_ahead::ReadBuffers;
 
 use super::{status, ClientIo, ConnectionError, DlsNode};
 
@@ -65,7 +66,7 @@ async fn redistribute(node: &Arc<DlsNode>, fraction: f32, mut forwarder: Forward
             let detaching = Arc::clone(&shared);
             let path = node.pool.run(move || detaching.lock().detach_bucket(bucket)).await.map_err(stopped)??;
             let opened = path.clone();
-            let reader = node.pool.run(move || BucketReader::open(&opened, 1 << 16)).await.map_err(stopped)??;
+            let reader = node.pool.run(move || BucketReader::open(&opened, &ReadBuffers::inline(1 << 16))).await.map_err(stopped)??;
             let outgoing = Arc::new(Mutex::new(Outgoing { reader, carry: None }));
             loop {
                 let batching = Arc::clone(&outgoing);

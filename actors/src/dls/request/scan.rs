@@ -41,9 +41,9 @@ pub(super) struct ScanSpec {
 pub(super) async fn stream(spec: ScanSpec, io: &mut ClientIo<DlsNode>) -> Result<(), ConnectionError> {
     let node = std::sync::Arc::clone(&io.node);
     let shared = node.channel(&spec.channel);
-    let read_buffer = node.read_buffer;
+    let buffers = node.scan_buffers();
     let (low, high) = (spec.low, spec.high);
-    let opened = node.pool.run(move || shared.lock().scan(low, high, read_buffer)).await;
+    let opened = node.pool.run(move || shared.lock().scan(low, high, buffers)).await;
     let scan = match opened {
         Ok(Ok(scan)) => scan,
         Ok(Err(error)) => {
