@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use std::sync::Arc;
 
 use shoal_storage::dls::bucket::BucketReader;
-use shoal_storage::dls::read_ahead::{ReadBuffers, Spawner};
+use shoal_storage::dls::chunk_reader::{ReadBuffers, Spawner};
 use shoal_storage::dls::record::{BucketEnd, Version, BUCKET_HEADER};
 
 /// The records of a bucket file and why reading stopped early, by the

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use shoal_storage::dls::channel::DlsChannel;
-use shoal_storage::dls::read_ahead::ReadBuffers;
+use shoal_storage::dls::chunk_reader::ReadBuffers;
 
 fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/original-dlsnode")

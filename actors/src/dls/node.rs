@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use shoal_protocol::dls::legacy::DlsCommand;
 use shoal_storage::dls::channel::DlsChannel;
-use shoal_storage::dls::read_ahead::{ReadBuffers, Spawner};
+use shoal_storage::dls::chunk_reader::{ReadBuffers, Spawner};
 
 use super::pool::DiskPool;
 use super::shared_channel::SharedChannel;

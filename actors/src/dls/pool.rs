@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use shoal_storage::dls::read_ahead::Spawner;
+use shoal_storage::dls::chunk_reader::Spawner;
 
 type Job = Box<dyn FnOnce() + Send>;
 

@@ -193,12 +193,12 @@ mod tests {
     use futures_util::FutureExt;
 
     fn records_or_error(channel: &SharedChannel) -> std::io::Result<Vec<u64>> {
-        let mut scan = channel.lock().scan(0, u64::MAX, shoal_storage::dls::read_ahead::ReadBuffers::inline(4096))?;
+        let mut scan = channel.lock().scan(0, u64::MAX, shoal_storage::dls::chunk_reader::ReadBuffers::inline(4096))?;
         Ok(std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect())
     }
 
     fn records(channel: &SharedChannel) -> Vec<u64> {
-        let mut scan = channel.lock().scan(0, u64::MAX, shoal_storage::dls::read_ahead::ReadBuffers::inline(4096)).unwrap();
+        let mut scan = channel.lock().scan(0, u64::MAX, shoal_storage::dls::chunk_reader::ReadBuffers::inline(4096)).unwrap();
         std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, _)| k)).collect()
     }
 

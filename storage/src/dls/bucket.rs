@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::read_ahead::{ChunkReader, ReadBuffers};
+use super::chunk_reader::{ChunkReader, ReadBuffers};
 use super::record::{BucketEnd, Version, BUCKET_HEADER};
 use super::writeback;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::channel_name::is_valid_channel_name;
 use super::bucket::{BucketReader, BucketWriter};
-use super::read_ahead::ReadBuffers;
+use super::chunk_reader::ReadBuffers;
 use super::checkpoint::Checkpoint;
 use super::layout::{bucket_of, bucket_path, bucket_start, buckets_in_range};
 

@@ -144,7 +144,7 @@ pub fn cut_torn_tails(channel_dir: &Path, since: std::time::SystemTime) -> io::R
             if !metadata.is_file() || metadata.modified()? < since {
                 return Ok(None);
             }
-            let mut reader = BucketReader::open(&path, &super::read_ahead::ReadBuffers::inline(1 << 16))?;
+            let mut reader = BucketReader::open(&path, &super::chunk_reader::ReadBuffers::inline(1 << 16))?;
             while reader.next_record()?.is_some() {}
             if !matches!(reader.ended, Some(BucketEnd::Torn | BucketEnd::Fragment)) {
                 return Ok(None);
@@ -216,7 +216,7 @@ mod tests {
         let mut writer = BucketWriter::open(&path, 1).unwrap();
         writer.append(0x12, b"after").unwrap();
         drop(writer);
-        let mut reader = crate::dls::bucket::BucketReader::open(&path, &crate::dls::read_ahead::ReadBuffers::inline(64)).unwrap();
+        let mut reader = crate::dls::bucket::BucketReader::open(&path, &crate::dls::chunk_reader::ReadBuffers::inline(64)).unwrap();
         let mut keys = Vec::new();
         while let Some((key, _)) = reader.next_record().unwrap() {
             keys.push(key);

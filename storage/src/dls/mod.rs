@@ -32,6 +32,6 @@ pub mod bucket;
 pub mod channel;
 pub mod checkpoint;
 pub mod layout;
-pub mod read_ahead;
+pub mod chunk_reader;
 pub mod record;
 pub mod writeback;

@@ -18,7 +18,7 @@ use shoal_protocol::legacy::batch::{Added, BatchWriter};
 use shoal_protocol::legacy::Status;
 use shoal_storage::dht::hash::format_hex_key;
 use shoal_storage::dls::bucket::BucketReader;
-use shoal_storage::dls::read_ahead::ReadBuffers;
+use shoal_storage::dls::chunk_reader::ReadBuffers;
 
 use super::{status, ClientIo, ConnectionError, DlsNode};
 

@@ -26,9 +26,9 @@ pub trait Spawner: Send + Sync {
 #[derive(Clone)]
 pub struct ReadBuffers {
     /// Bytes of buffer per bucket being read.
-    pub size: usize,
+    size: usize,
     /// Where the next chunk is read while the current one is parsed.
-    pub read_ahead: Option<Arc<dyn Spawner>>,
+    read_ahead: Option<Arc<dyn Spawner>>,
 }
 
 impl ReadBuffers {
