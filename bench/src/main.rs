@@ -21,6 +21,8 @@ use shoal_protocol::client::neo::NeoClient;
 use shoal_protocol::neo::Key;
 use shoal_storage::dht::hash::format_hex_key;
 
+mod ceilings;
+
 /// Which request to send.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Op {
@@ -51,6 +53,12 @@ enum Op {
     /// before the next is sent: the flow control of a neo GetRange alone,
     /// the most any node can scan at over that protocol; prints MB/s.
     StopAndWait,
+    /// No node: `requests` neo-Put-sized messages of `value-size` bytes of
+    /// value over `connections` loopback connections, `pipeline` in
+    /// flight on each, every one answered by a server thread that reads
+    /// them and answers without looking: the most any node can take
+    /// single-record requests at here; prints MB/s of values.
+    PutCeiling,
 }
 
 /// Which protocol to speak.
@@ -119,7 +127,11 @@ fn keyed_value(key: u64, len: usize) -> Vec<u8> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if matches!(args.op, Op::StopAndWait) {
-        println!("{:.0}", stop_and_wait(args.requests, args.value_size)?);
+        println!("{:.0}", ceilings::stop_and_wait(args.requests, args.value_size)?);
+        return Ok(());
+    }
+    if matches!(args.op, Op::PutCeiling) {
+        println!("{:.0}", ceilings::put_ceiling(args.requests, args.value_size, args.connections, args.pipeline)?);
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -282,34 +294,6 @@ async fn run(args: Args) -> anyhow::Result<f64> {
     Ok(args.requests as f64 / started.elapsed().as_secs_f64())
 }
 
-/// MB/s of `count` messages of `size` bytes sent from one thread to another
-/// over loopback TCP, each acknowledged before the next is sent.
-fn stop_and_wait(count: u64, size: usize) -> anyhow::Result<f64> {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
-    let (mut node, _) = listener.accept()?;
-    // As the node and the clients set them.
-    client.set_nodelay(true)?;
-    node.set_nodelay(true)?;
-    let started = Instant::now();
-    let sender = std::thread::spawn(move || -> std::io::Result<()> {
-        let (message, mut ack) = (vec![0x5a; size], [0u8]);
-        for _ in 0..count {
-            node.write_all(&message)?;
-            node.read_exact(&mut ack)?;
-        }
-        Ok(())
-    });
-    let mut message = vec![0; size];
-    for _ in 0..count {
-        client.read_exact(&mut message)?;
-        client.write_all(&[1])?;
-    }
-    sender.join().map_err(|_| anyhow::anyhow!("the sending thread panicked"))??;
-    Ok((count * size as u64) as f64 / 1e6 / started.elapsed().as_secs_f64())
-}
-
 /// Sends the records of `batch` in one PutBatch and empties it.
 async fn send_batch(client: &mut DlsLegacyClient, channel: &str, batch: &mut BatchWriter, encoded: &mut bytes::BytesMut) -> anyhow::Result<()> {
     encoded.clear();
@@ -353,7 +337,7 @@ impl Keys {
         let value = match args.op {
             Op::Fill if args.random_values => keyed_value(key, args.value_size),
             Op::DmqPush if args.random_values => keyed_value(n, args.value_size),
-            Op::Get | Op::DmqPop | Op::DmqConsume | Op::DlsScan | Op::StopAndWait => Vec::new(),
+            Op::Get | Op::DmqPop | Op::DmqConsume | Op::DlsScan | Op::StopAndWait | Op::PutCeiling => Vec::new(),
             _ => vec![b'x'; args.value_size],
         };
         Some((key, value))
