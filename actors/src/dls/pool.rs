@@ -199,4 +199,35 @@ mod tests {
         assert_eq!(leaders, 1);
         pool.stop();
     }
+
+    #[tokio::test]
+    async fn a_scan_reading_ahead_on_the_pool_it_runs_on_never_waits_for_it() {
+        // A bucket of many read buffers, scanned by a job of a one-thread
+        // pool: the read-ahead jobs queue behind the scan, which reads
+        // every half itself. Then with four threads, and on a stopped pool
+        // (every read-ahead refused).
+        use shoal_storage::dls::channel::DlsChannel;
+        use shoal_storage::dls::chunk_reader::ReadBuffers;
+        let dir = tempfile::tempdir().unwrap();
+        let mut channel = DlsChannel::new(dir.path(), "ch", 1 << 16);
+        let written: Vec<(u64, Vec<u8>)> = (0..2_000u64).map(|key| (key, vec![key as u8; 300])).collect();
+        for (key, value) in &written {
+            channel.put(*key, value).unwrap();
+        }
+        let channel = Arc::new(std::sync::Mutex::new(channel));
+        let scan_all = |pool: &Arc<DiskPool>| {
+            let (channel, buffers) = (Arc::clone(&channel), ReadBuffers::ahead(4096, Arc::clone(pool) as Arc<dyn Spawner>));
+            move || {
+                let mut scan = channel.lock().unwrap().scan(0, u64::MAX, buffers).unwrap();
+                std::iter::from_fn(|| scan.next_record(|_, e| panic!("{e}")).map(|(k, v)| (k, v.to_vec()))).collect::<Vec<_>>()
+            }
+        };
+        for threads in [1, 4] {
+            let pool = DiskPool::start(threads).unwrap();
+            let scanned = tokio::time::timeout(std::time::Duration::from_secs(30), pool.run(scan_all(&pool))).await;
+            assert_eq!(scanned.expect("the scan did not wait for its own pool").unwrap(), written, "{threads} threads");
+            pool.stop();
+            assert_eq!(scan_all(&pool)(), written, "{threads} threads, stopped");
+        }
+    }
 }
