@@ -48,7 +48,7 @@ pub fn stop_and_wait(count: u64, size: usize) -> anyhow::Result<f64> {
 /// thread) counts whole requests in what it reads and answers them in one
 /// write; nobody parses, stores or allocates.
 pub fn put_ceiling(count: u64, size: usize, connections: u64, pipeline: u64) -> anyhow::Result<f64> {
-    let request = size + PUT_FRAMING;
+    let (request, connections) = (size + PUT_FRAMING, connections.max(1));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;

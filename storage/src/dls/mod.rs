@@ -18,7 +18,8 @@
 //! bucket, in the order they were written. Reading a bucket stops at a
 //! header whose parity fails, at a record that runs past the end of the
 //! file (torn), and at a trailing fragment; files shorter than 16 bytes are
-//! skipped.
+//! skipped. A scan reads a bucket in chunks ([`chunk_reader`]), the next
+//! one read ahead on another disk thread while the current one is parsed.
 //!
 //! # Checkpoint ([`checkpoint`])
 //!
