@@ -3,8 +3,8 @@
 //!
 //! A scan that reads and parses on one thread leaves the disk idle while it
 //! parses and the CPU idle while it waits for the disk: a cold 1 GB scan
-//! ran at 0.7–0.8 of `cat` that way, 0.9 with the next chunk read ahead
-//! (docs/dls.md, Performance). The read-ahead is a job on the node's disk
+//! ran at 0.7–0.8 of `cat` that way, 0.85–1.0 with the next chunk read
+//! ahead (docs/dls.md, Performance). The read-ahead is a job on the node's disk
 //! pool, so reads stay within `number_of_thread_workers`; a reader that
 //! needs a chunk whose job has not started yet reads it itself, so a pool
 //! busy with scans never leaves one waiting for a thread.
