@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::chunk_reader::{ChunkReader, ReadBuffers};
+use super::chunk_reader::{read_at_most, ChunkReader, ReadBuffers};
 use super::record::{BucketEnd, Version, BUCKET_HEADER};
 use super::writeback;
 
@@ -47,10 +47,10 @@ enum Held {
 impl BucketReader {
     /// Opens `path`, reading through `buffers`.
     pub fn open(path: &Path, buffers: &ReadBuffers) -> io::Result<BucketReader> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let len = file.metadata()?.len();
         let mut head = [0u8; 16];
-        let read = read_up_to(&mut file, &mut head)?;
+        let read = read_at_most(&file, &mut head, 0)?;
         let (version, data_start) = Version::of(&head[..read]);
         let mut reader = BucketReader {
             path: path.to_path_buf(),
@@ -177,18 +177,6 @@ impl BucketReader {
     }
 }
 
-/// Reads as much of `buf` as the file has.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
-}
-
 /// A bucket open for appending, with a write buffer.
 pub struct BucketWriter {
     path: PathBuf,
@@ -212,14 +200,14 @@ impl BucketWriter {
         if let Some(slot) = path.parent() {
             std::fs::create_dir_all(slot)?;
         }
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
         let mut len = file.metadata()?.len();
         if len > 0 && len < BUCKET_HEADER.len() as u64 {
             file.set_len(0)?;
             len = 0;
         }
         let mut head = [0u8; 16];
-        let read = read_up_to(&mut file, &mut head)?;
+        let read = read_at_most(&file, &mut head, 0)?;
         let version = if len == 0 { Version::V1 } else { Version::of(&head[..read]).0 };
         let mut writer =
             BucketWriter { path: path.to_owned(), file, version, buffer: Vec::new(), buffer_size, written: len, written_back: len };

@@ -202,17 +202,24 @@ impl Drop for ChunkReader {
 /// at the end of the file.
 fn read_chunk(file: &File, mut buffer: Vec<u8>, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     buffer.resize(len, 0);
+    let filled = read_at_most(file, &mut buffer, offset)?;
+    buffer.truncate(filled);
+    Ok(buffer)
+}
+
+/// Fills `buf` from `offset` of `file`, short only where the file ends;
+/// returns how many bytes were read.
+pub(super) fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut filled = 0;
-    while filled < len {
-        match file.read_at(&mut buffer[filled..], offset + filled as u64) {
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
     }
-    buffer.truncate(filled);
-    Ok(buffer)
+    Ok(filled)
 }
 
 impl BufRead for ChunkReader {
