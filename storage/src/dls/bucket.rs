@@ -71,10 +71,10 @@ impl BucketReader {
     /// buffer (at least [`PREFETCH_MIN`] each) ahead of the scan
     /// (`posix_fadvise(WILLNEED)`, which does not wait), so that a refill
     /// finds its bytes cached while the previous chunk's records are
-    /// processed. A cold 1.1 GB scan took
-    /// 8–10% less time with it on this VM, whose "disk" is the host's cache
-    /// (the overlap matters more where reads wait longer). Bytes past the
-    /// file's length at open are never asked for.
+    /// processed. A cold 1.1 GB scan took 8–10% less time with it on this
+    /// VM, whose "disk" is the host's cache (the overlap matters more where
+    /// reads wait longer). Bytes past the file's length at open are never
+    /// asked for.
     fn prefetch(&mut self) {
         let window = (self.file.chunk_size() as u64).max(PREFETCH_MIN);
         if self.prefetched >= self.len || self.prefetched > self.position + window {

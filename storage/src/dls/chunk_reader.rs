@@ -4,10 +4,10 @@
 //! A scan that reads and parses on one thread leaves the disk idle while it
 //! parses and the CPU idle while it waits for the disk: a cold 1 GB scan
 //! ran at 0.7–0.8 of `cat` that way, 0.85–1.0 with the next chunk read
-//! ahead (docs/dls.md, Performance). The read-ahead is a job on the node's disk
-//! pool, so reads stay within `number_of_thread_workers`; a reader that
-//! needs a chunk whose job has not started yet reads it itself, so a pool
-//! busy with scans never leaves one waiting for a thread.
+//! ahead (docs/dls.md, Performance). The read-ahead is a job on the node's
+//! disk pool, so reads stay within `number_of_thread_workers`; a reader
+//! that needs a chunk whose job has not started yet reads it itself, so a
+//! pool busy with scans never leaves one waiting for a thread.
 
 use std::fs::File;
 use std::io::{self, BufRead, Read};
@@ -70,7 +70,7 @@ enum AheadState {
     Queued(Vec<u8>, u64, usize),
     /// A disk thread is reading it.
     Reading,
-    /// Read (or the reader gave up on it: taken).
+    /// Read by the job.
     Done(io::Result<Vec<u8>>),
     /// The reader took it (or dropped it) before the job ran.
     Taken,
@@ -168,20 +168,15 @@ impl AheadChunk {
     /// The chunk: read by the job, waited for while the job reads it, or
     /// read here if the job has not started.
     fn take(&self, file: &File) -> io::Result<Vec<u8>> {
-        let mut state = self.lock();
-        loop {
-            match std::mem::replace(&mut *state, AheadState::Taken) {
-                AheadState::Queued(buffer, offset, len) => {
-                    drop(state);
-                    return read_chunk(file, buffer, offset, len);
-                }
-                AheadState::Reading => {
-                    *state = AheadState::Reading;
-                    state = self.read.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
-                }
-                AheadState::Done(result) => return result,
-                AheadState::Taken => unreachable!("a chunk is taken once"),
+        let reading = |state: &mut AheadState| matches!(state, AheadState::Reading);
+        let mut state = self.read.wait_while(self.lock(), reading).unwrap_or_else(|poisoned| poisoned.into_inner());
+        match std::mem::replace(&mut *state, AheadState::Taken) {
+            AheadState::Queued(buffer, offset, len) => {
+                drop(state);
+                read_chunk(file, buffer, offset, len)
             }
+            AheadState::Done(result) => result,
+            AheadState::Reading | AheadState::Taken => unreachable!("a chunk is taken once, after its read"),
         }
     }
 }
